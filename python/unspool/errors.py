@@ -1,0 +1,38 @@
+"""Exceptions raised by unspool."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["JSONDecodeError"]
+
+
+class JSONDecodeError(json.JSONDecodeError):
+    """The input cannot be JSON (or ended before the value did).
+
+    ``pos`` counts characters (code points) from the start of all input fed, ``lineno`` and ``colno`` are
+    1-based; ``byte_pos`` is the same place in bytes of UTF-8. ``excerpt`` (also ``doc``: the parser keeps no
+    copy of the whole document) is the input just before the error and a little after it.
+    """
+
+    def __init__(
+        self, msg: str, pos: int, lineno: int, colno: int, *, excerpt: str = "", byte_pos: int | None = None
+    ) -> None:
+        where = f"line {lineno} column {colno} (char {pos})"
+        near = f" near {excerpt!r}" if excerpt else ""
+        ValueError.__init__(self, f"{msg}: {where}{near}")
+        self.msg = msg
+        self.doc = excerpt
+        self.pos = pos
+        self.lineno = lineno
+        self.colno = colno
+        self.excerpt = excerpt
+        self.byte_pos = pos if byte_pos is None else byte_pos
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (
+            type(self),
+            (self.msg, self.pos, self.lineno, self.colno),
+            {"excerpt": self.excerpt, "doc": self.doc, "byte_pos": self.byte_pos},
+        )

@@ -1,0 +1,20 @@
+//! unspool's core: a resumable, tolerant JSON parser for text that arrives in pieces.
+//!
+//! [`Parser`] is fed chunks cut at any byte and reports what it reads to a [`Sink`]; it never reads a
+//! byte twice, so streaming a document costs O(document), not O(document²). [`TreeBuilder`] is a sink
+//! that builds a plain [`Value`]; the Python binding (feature `python`) is another.
+
+pub mod error;
+pub mod parser;
+mod position;
+pub mod value;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{ErrorKind, ParseError, Position};
+pub use parser::{JsonStr, Mode, Options, Parser, Sink};
+pub use value::{parse, TreeBuilder, Value};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,671 @@
+//! The resumable JSON state machine: fed bytes at any boundary, it reports what it read to a [`Sink`].
+//!
+//! Depth lives in an explicit stack (never recursion), so `[[[[…` 100,000 deep is an error value, not a
+//! stack overflow. A token cut by a chunk end (string escape, number, literal, UTF-8 sequence) keeps its
+//! state here and resumes with the next chunk; no byte is ever read twice.
+
+use crate::error::{ErrorKind, ParseError};
+use crate::position::Tracker;
+
+/// How strictly the input is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// RFC 8259 exactly: one value, nothing but whitespace around it.
+    #[default]
+    Strict,
+    /// LLM output: text before the first `{`/`[` and after the first complete value is skipped,
+    /// trailing commas and raw control characters in strings are accepted.
+    Lenient,
+}
+
+/// Parser settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub mode: Mode,
+    /// Containers nested deeper than this are an error.
+    pub max_depth: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { mode: Mode::Strict, max_depth: 1024 }
+    }
+}
+
+/// Decoded string text. It is UTF-8 unless `\uXXXX` escapes left lone surrogates, which are kept
+/// as WTF-8 (the 3-byte form of U+D800..U+DFFF) so that Python gets them back exactly as `json` does.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonStr<'a> {
+    bytes: &'a [u8],
+    lone_surrogates: bool,
+}
+
+impl<'a> JsonStr<'a> {
+    /// The text, or `None` if it holds a lone surrogate (see [`JsonStr::wtf8`]).
+    pub fn as_str(&self) -> Option<&'a str> {
+        if self.lone_surrogates {
+            None
+        } else {
+            // SAFETY: the input was validated as UTF-8 and escapes only ever append whole UTF-8
+            // characters; only lone surrogates (flagged above) break that.
+            Some(unsafe { std::str::from_utf8_unchecked(self.bytes) })
+        }
+    }
+
+    /// The text with any lone surrogate replaced by U+FFFD.
+    pub fn to_string_lossy(&self) -> String {
+        let mut out = String::with_capacity(self.bytes.len());
+        let mut rest = self.bytes;
+        loop {
+            match std::str::from_utf8(rest) {
+                Ok(s) => {
+                    out.push_str(s);
+                    return out;
+                }
+                Err(e) => {
+                    // The only non-UTF-8 sequences here are 3-byte lone surrogates.
+                    let valid = e.valid_up_to();
+                    out.push_str(std::str::from_utf8(&rest[..valid]).unwrap_or_default());
+                    out.push('\u{FFFD}');
+                    rest = &rest[(valid + 3).min(rest.len())..];
+                }
+            }
+        }
+    }
+
+    /// The raw WTF-8 bytes (plain UTF-8 when [`JsonStr::has_lone_surrogates`] is false).
+    pub fn wtf8(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// True if the text holds a lone surrogate from a `\uD8xx`-style escape.
+    pub fn has_lone_surrogates(&self) -> bool {
+        self.lone_surrogates
+    }
+}
+
+/// Receives what the parser reads, in document order.
+///
+/// A container's members arrive between its `begin_*` and `end_container`; an object's member is a
+/// `key` followed by one value. Strings are announced when their opening quote is read (`begin_string`)
+/// and delivered whole at the closing quote; meanwhile [`Parser::open_string`] shows the text so far.
+pub trait Sink {
+    fn begin_object(&mut self);
+    fn begin_array(&mut self);
+    fn end_container(&mut self);
+    fn key(&mut self, key: JsonStr<'_>);
+    fn begin_string(&mut self);
+    fn end_string(&mut self, text: JsonStr<'_>);
+    /// A whole number token as written, e.g. `-12`, `3.5e-2`; `is_float` when it has `.` or an exponent.
+    fn number(&mut self, raw: &str, is_float: bool);
+    fn boolean(&mut self, value: bool);
+    fn null(&mut self);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Container {
+    Object,
+    Array,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Num {
+    Minus,
+    Zero,
+    Int,
+    Dot,
+    Frac,
+    Exp,
+    ExpSign,
+    ExpDigits,
+}
+
+impl Num {
+    fn is_terminal(self) -> bool {
+        matches!(self, Num::Zero | Num::Int | Num::Frac | Num::ExpDigits)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Lenient only: skipping text before the first `{` or `[`.
+    Preamble,
+    /// A value must come: at the top level or after `:`.
+    Value,
+    /// After `[`: a value or `]`.
+    ArrayFirst,
+    /// After `,` in an array: a value (or `]` when lenient).
+    ArrayNext,
+    /// After `{`: a key or `}`.
+    ObjectFirst,
+    /// After `,` in an object: a key (or `}` when lenient).
+    ObjectNext,
+    Colon,
+    /// Inside a container after a value: `,` or the closer.
+    AfterValue,
+    Str,
+    Escape,
+    Unicode { digits: u8, code: u16 },
+    Number(Num),
+    Literal { word: &'static [u8], matched: u8 },
+    /// One whole top-level value has been read.
+    Done,
+}
+
+/// A resumable JSON parser. Feed it chunks with [`Parser::feed`], end with [`Parser::finish`].
+#[derive(Debug, Clone)]
+pub struct Parser {
+    options: Options,
+    stack: Vec<Container>,
+    state: State,
+    /// True while the open string is an object key.
+    in_key: bool,
+    /// Decoded text of the open string or key, or the digits of the open number.
+    scratch: Vec<u8>,
+    lone_surrogates: bool,
+    /// A high surrogate escape waiting to see whether a low one follows.
+    pending_high: Option<u16>,
+    /// Bytes of a UTF-8 sequence cut by the end of the last chunk.
+    carry: [u8; 4],
+    carry_len: u8,
+    tracker: Tracker,
+    error: Option<ParseError>,
+}
+
+fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+fn utf8_width(lead: u8) -> usize {
+    match lead {
+        0xC0..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        _ => 4,
+    }
+}
+
+fn push_code_point(out: &mut Vec<u8>, c: u32) {
+    // Generic UTF-8 encoding; for U+D800..U+DFFF it yields WTF-8, which `char` cannot express.
+    if c < 0x80 {
+        out.push(c as u8);
+    } else if c < 0x800 {
+        out.extend_from_slice(&[0xC0 | (c >> 6) as u8, 0x80 | (c & 0x3F) as u8]);
+    } else if c < 0x10000 {
+        out.extend_from_slice(&[
+            0xE0 | (c >> 12) as u8,
+            0x80 | ((c >> 6) & 0x3F) as u8,
+            0x80 | (c & 0x3F) as u8,
+        ]);
+    } else {
+        out.extend_from_slice(&[
+            0xF0 | (c >> 18) as u8,
+            0x80 | ((c >> 12) & 0x3F) as u8,
+            0x80 | ((c >> 6) & 0x3F) as u8,
+            0x80 | (c & 0x3F) as u8,
+        ]);
+    }
+}
+
+impl Default for Parser {
+    fn default() -> Self {
+        Parser::new(Options::default())
+    }
+}
+
+impl Parser {
+    pub fn new(options: Options) -> Self {
+        Parser {
+            options,
+            stack: Vec::new(),
+            state: if options.mode == Mode::Lenient { State::Preamble } else { State::Value },
+            in_key: false,
+            scratch: Vec::new(),
+            lone_surrogates: false,
+            pending_high: None,
+            carry: [0; 4],
+            carry_len: 0,
+            tracker: Tracker::new(),
+            error: None,
+        }
+    }
+
+    pub fn options(&self) -> Options {
+        self.options
+    }
+
+    /// True once one whole top-level value has been read.
+    pub fn is_complete(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// Number of containers now open.
+    pub fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    /// The error that stopped the parser, if any; every later call returns it again.
+    pub fn error(&self) -> Option<&ParseError> {
+        self.error.as_ref()
+    }
+
+    /// The decoded text so far of the open string value (not a key), if one is open.
+    ///
+    /// Escapes, surrogate pairs and UTF-8 sequences cut by a chunk end are not part of it until whole.
+    pub fn open_string(&self) -> Option<JsonStr<'_>> {
+        match self.state {
+            State::Str | State::Escape | State::Unicode { .. } if !self.in_key => {
+                Some(JsonStr { bytes: &self.scratch, lone_surrogates: self.lone_surrogates })
+            }
+            _ => None,
+        }
+    }
+
+    /// Feeds the next chunk of UTF-8 bytes; a multi-byte character may be cut anywhere.
+    pub fn feed<S: Sink>(&mut self, mut input: &[u8], sink: &mut S) -> Result<(), ParseError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if self.carry_len > 0 {
+            let have = self.carry_len as usize;
+            let width = utf8_width(self.carry[0]);
+            let take = (width - have).min(input.len());
+            self.carry[have..have + take].copy_from_slice(&input[..take]);
+            self.carry_len += take as u8;
+            input = &input[take..];
+            let seq = self.carry;
+            let seq = &seq[..self.carry_len as usize];
+            match std::str::from_utf8(seq) {
+                Ok(_) => {
+                    self.carry_len = 0;
+                    self.run(seq, sink)?;
+                }
+                Err(e) if e.error_len().is_none() => return Ok(()),
+                Err(_) => {
+                    self.carry_len = 0;
+                    return Err(self.fail(ErrorKind::InvalidUtf8, &[], 0));
+                }
+            }
+        }
+        match std::str::from_utf8(input) {
+            Ok(_) => self.run(input, sink),
+            Err(e) => {
+                let valid = e.valid_up_to();
+                self.run(&input[..valid], sink)?;
+                let rest = &input[valid..];
+                match e.error_len() {
+                    None => {
+                        self.carry[..rest.len()].copy_from_slice(rest);
+                        self.carry_len = rest.len() as u8;
+                        Ok(())
+                    }
+                    Some(_) => Err(self.fail(ErrorKind::InvalidUtf8, rest, 0)),
+                }
+            }
+        }
+    }
+
+    /// Feeds the next chunk of text (already known to be UTF-8, so not validated again).
+    pub fn feed_str<S: Sink>(&mut self, input: &str, sink: &mut S) -> Result<(), ParseError> {
+        if self.carry_len > 0 {
+            // A `bytes` chunk cut a character; the rest of it cannot come as `str`.
+            return self.feed(input.as_bytes(), sink);
+        }
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        self.run(input.as_bytes(), sink)
+    }
+
+    /// Ends the input: completes a top-level number, or reports that the value is unfinished.
+    pub fn finish<S: Sink>(&mut self, sink: &mut S) -> Result<(), ParseError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        if self.carry_len > 0 {
+            return Err(self.fail(ErrorKind::InvalidUtf8, &[], 0));
+        }
+        let what = match self.state {
+            State::Done => return Ok(()),
+            State::Number(n) if self.stack.is_empty() && n.is_terminal() => {
+                self.emit_number(sink);
+                return Ok(());
+            }
+            State::Preamble => "no '{' or '[' found",
+            State::Str | State::Escape | State::Unicode { .. } => "unterminated string",
+            State::Number(_) | State::Literal { .. } => "unfinished value",
+            _ => match self.stack.last() {
+                None => "expecting a value",
+                Some(Container::Object) => "unclosed object",
+                Some(Container::Array) => "unclosed array",
+            },
+        };
+        Err(self.fail(ErrorKind::UnexpectedEnd(what), &[], 0))
+    }
+
+    fn fail(&mut self, kind: ErrorKind, chunk: &[u8], offset: usize) -> ParseError {
+        let err = ParseError {
+            kind,
+            position: self.tracker.at(chunk, offset),
+            excerpt: self.tracker.excerpt(chunk, offset),
+        };
+        self.error = Some(err.clone());
+        err
+    }
+
+    fn after_value(&mut self) {
+        self.state = if self.stack.is_empty() { State::Done } else { State::AfterValue };
+    }
+
+    fn flush_pending_high(&mut self) {
+        if let Some(high) = self.pending_high.take() {
+            push_code_point(&mut self.scratch, high as u32);
+            self.lone_surrogates = true;
+        }
+    }
+
+    fn emit_number<S: Sink>(&mut self, sink: &mut S) {
+        let is_float = self.scratch.iter().any(|&b| matches!(b, b'.' | b'e' | b'E'));
+        // SAFETY: the number grammar only admits ASCII.
+        let raw = unsafe { std::str::from_utf8_unchecked(&self.scratch) };
+        sink.number(raw, is_float);
+        self.scratch.clear();
+        self.after_value();
+    }
+
+    fn close_string<S: Sink>(&mut self, sink: &mut S) {
+        self.flush_pending_high();
+        let text = JsonStr { bytes: &self.scratch, lone_surrogates: self.lone_surrogates };
+        if self.in_key {
+            sink.key(text);
+            self.state = State::Colon;
+        } else {
+            sink.end_string(text);
+            self.after_value();
+        }
+        self.scratch.clear();
+        self.lone_surrogates = false;
+    }
+
+    fn open<S: Sink>(&mut self, c: Container, sink: &mut S) -> Result<(), ErrorKind> {
+        if self.stack.len() >= self.options.max_depth {
+            return Err(ErrorKind::TooDeep(self.options.max_depth));
+        }
+        self.stack.push(c);
+        match c {
+            Container::Object => {
+                sink.begin_object();
+                self.state = State::ObjectFirst;
+            }
+            Container::Array => {
+                sink.begin_array();
+                self.state = State::ArrayFirst;
+            }
+        }
+        Ok(())
+    }
+
+    fn close<S: Sink>(&mut self, sink: &mut S) {
+        self.stack.pop();
+        sink.end_container();
+        self.after_value();
+    }
+
+    /// Starts the value whose first byte is `b`.
+    fn begin_value<S: Sink>(&mut self, b: u8, sink: &mut S) -> Result<(), ErrorKind> {
+        match b {
+            b'{' => self.open(Container::Object, sink)?,
+            b'[' => self.open(Container::Array, sink)?,
+            b'"' => {
+                sink.begin_string();
+                self.in_key = false;
+                self.state = State::Str;
+            }
+            b'-' => {
+                self.scratch.push(b);
+                self.state = State::Number(Num::Minus);
+            }
+            b'0' => {
+                self.scratch.push(b);
+                self.state = State::Number(Num::Zero);
+            }
+            b'1'..=b'9' => {
+                self.scratch.push(b);
+                self.state = State::Number(Num::Int);
+            }
+            b't' => self.state = State::Literal { word: b"true", matched: 1 },
+            b'f' => self.state = State::Literal { word: b"false", matched: 1 },
+            b'n' => self.state = State::Literal { word: b"null", matched: 1 },
+            _ => return Err(unexpected(b, "value")),
+        }
+        Ok(())
+    }
+
+    /// Runs the state machine over `chunk` (whole UTF-8 characters only).
+    fn run<S: Sink>(&mut self, chunk: &[u8], sink: &mut S) -> Result<(), ParseError> {
+        match self.step_all(chunk, sink) {
+            Ok(consumed) => {
+                self.tracker.advance(&chunk[..consumed]);
+                Ok(())
+            }
+            Err((kind, at)) => Err(self.fail(kind, chunk, at)),
+        }
+    }
+
+    /// Returns how many bytes were consumed (all of them, unless lenient mode stopped at the end of
+    /// the value), or the error and its offset.
+    fn step_all<S: Sink>(&mut self, chunk: &[u8], sink: &mut S) -> Result<usize, (ErrorKind, usize)> {
+        let lenient = self.options.mode == Mode::Lenient;
+        let n = chunk.len();
+        let mut i = 0;
+        while i < n {
+            match self.state {
+                State::Str => {
+                    let rest = &chunk[i..];
+                    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                    let span = &rest[..end];
+                    if !lenient {
+                        if let Some(k) = span.iter().position(|&b| b < 0x20) {
+                            return Err((ErrorKind::ControlCharacter(span[k] as char), i + k));
+                        }
+                    }
+                    if !span.is_empty() {
+                        self.flush_pending_high();
+                        self.scratch.extend_from_slice(span);
+                    }
+                    i += end;
+                    if i < n {
+                        if chunk[i] == b'"' {
+                            self.close_string(sink);
+                        } else {
+                            self.state = State::Escape;
+                        }
+                        i += 1;
+                    }
+                    continue;
+                }
+                State::Escape => {
+                    let b = chunk[i];
+                    let c = match b {
+                        b'"' => b'"',
+                        b'\\' => b'\\',
+                        b'/' => b'/',
+                        b'b' => 0x08,
+                        b'f' => 0x0C,
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'u' => {
+                            self.state = State::Unicode { digits: 0, code: 0 };
+                            i += 1;
+                            continue;
+                        }
+                        _ => return Err((ErrorKind::InvalidEscape(char_at(chunk, i)), i)),
+                    };
+                    self.flush_pending_high();
+                    self.scratch.push(c);
+                    self.state = State::Str;
+                    i += 1;
+                }
+                State::Unicode { digits, code } => {
+                    let b = chunk[i];
+                    let v = match (b as char).to_digit(16) {
+                        Some(v) => v as u16,
+                        None => return Err((ErrorKind::InvalidUnicodeEscape, i)),
+                    };
+                    let code = (code << 4) | v;
+                    i += 1;
+                    if digits < 3 {
+                        self.state = State::Unicode { digits: digits + 1, code };
+                        continue;
+                    }
+                    self.state = State::Str;
+                    if let Some(high) = self.pending_high {
+                        if (0xDC00..=0xDFFF).contains(&code) {
+                            self.pending_high = None;
+                            let c = 0x10000 + (((high as u32) - 0xD800) << 10) + (code as u32 - 0xDC00);
+                            push_code_point(&mut self.scratch, c);
+                            continue;
+                        }
+                        self.flush_pending_high();
+                    }
+                    if (0xD800..=0xDBFF).contains(&code) {
+                        self.pending_high = Some(code);
+                    } else {
+                        if (0xDC00..=0xDFFF).contains(&code) {
+                            self.lone_surrogates = true;
+                        }
+                        push_code_point(&mut self.scratch, code as u32);
+                    }
+                }
+                State::Number(num) => {
+                    let b = chunk[i];
+                    let next = match (num, b) {
+                        (Num::Minus, b'0') => Num::Zero,
+                        (Num::Minus, b'1'..=b'9') => Num::Int,
+                        (Num::Int, b'0'..=b'9') => Num::Int,
+                        (Num::Zero | Num::Int, b'.') => Num::Dot,
+                        (Num::Dot | Num::Frac, b'0'..=b'9') => Num::Frac,
+                        (Num::Zero | Num::Int | Num::Frac, b'e' | b'E') => Num::Exp,
+                        (Num::Exp, b'+' | b'-') => Num::ExpSign,
+                        (Num::Exp | Num::ExpSign | Num::ExpDigits, b'0'..=b'9') => Num::ExpDigits,
+                        _ if num.is_terminal() => {
+                            // The byte after a number is read again as what follows the value.
+                            self.emit_number(sink);
+                            continue;
+                        }
+                        _ => return Err((ErrorKind::InvalidNumber, i)),
+                    };
+                    self.scratch.push(b);
+                    self.state = State::Number(next);
+                    i += 1;
+                }
+                State::Literal { word, matched } => {
+                    if chunk[i] != word[matched as usize] {
+                        return Err((ErrorKind::InvalidLiteral, i));
+                    }
+                    i += 1;
+                    if matched as usize + 1 < word.len() {
+                        self.state = State::Literal { word, matched: matched + 1 };
+                        continue;
+                    }
+                    match word[0] {
+                        b't' => sink.boolean(true),
+                        b'f' => sink.boolean(false),
+                        _ => sink.null(),
+                    }
+                    self.after_value();
+                }
+                state => {
+                    let b = chunk[i];
+                    if is_ws(b) {
+                        i += 1;
+                        continue;
+                    }
+                    let step = match state {
+                        State::Preamble => {
+                            if b == b'{' || b == b'[' {
+                                self.begin_value(b, sink)
+                            } else {
+                                Ok(())
+                            }
+                        }
+                        State::Value => self.begin_value(b, sink),
+                        State::ArrayFirst | State::ArrayNext => {
+                            if b == b']' && (state == State::ArrayFirst || lenient) {
+                                self.close(sink);
+                                Ok(())
+                            } else {
+                                self.begin_value(b, sink)
+                            }
+                        }
+                        State::ObjectFirst | State::ObjectNext => match b {
+                            b'"' => {
+                                self.in_key = true;
+                                self.state = State::Str;
+                                Ok(())
+                            }
+                            b'}' if state == State::ObjectFirst || lenient => {
+                                self.close(sink);
+                                Ok(())
+                            }
+                            _ => Err(unexpected(b, "property name enclosed in double quotes")),
+                        },
+                        State::Colon => {
+                            if b == b':' {
+                                self.state = State::Value;
+                                Ok(())
+                            } else {
+                                Err(unexpected(b, "':' delimiter"))
+                            }
+                        }
+                        State::AfterValue => {
+                            let top = *self.stack.last().expect("AfterValue inside a container");
+                            match (b, top) {
+                                (b',', Container::Object) => {
+                                    self.state = State::ObjectNext;
+                                    Ok(())
+                                }
+                                (b',', Container::Array) => {
+                                    self.state = State::ArrayNext;
+                                    Ok(())
+                                }
+                                (b'}', Container::Object) | (b']', Container::Array) => {
+                                    self.close(sink);
+                                    Ok(())
+                                }
+                                (_, Container::Object) => Err(unexpected(b, "',' or '}'")),
+                                (_, Container::Array) => Err(unexpected(b, "',' or ']'")),
+                            }
+                        }
+                        State::Done => {
+                            if lenient {
+                                // The first complete value is the answer; what follows is prose.
+                                return Ok(i);
+                            }
+                            Err(ErrorKind::ExtraData)
+                        }
+                        _ => unreachable!("token states are handled above"),
+                    };
+                    step.map_err(|k| match k {
+                        ErrorKind::Unexpected { expected, .. } => {
+                            (ErrorKind::Unexpected { found: char_at(chunk, i), expected }, i)
+                        }
+                        k => (k, i),
+                    })?;
+                    i += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+fn unexpected(b: u8, expected: &'static str) -> ErrorKind {
+    ErrorKind::Unexpected { found: b as char, expected }
+}
+
+/// The character starting at byte `i` (the input is whole UTF-8 characters).
+fn char_at(chunk: &[u8], i: usize) -> char {
+    let end = (i + 4).min(chunk.len());
+    String::from_utf8_lossy(&chunk[i..end]).chars().next().unwrap_or('\u{FFFD}')
+}

@@ -1,0 +1,374 @@
+//! The PyO3 binding: `unspool._core.Parser`, a [`Parser`] whose sink builds Python objects.
+//!
+//! Closed values become Python objects once, when they close, and are never touched again. Containers
+//! on the open path are live `dict`/`list` objects that later feeds append to. The open string's text
+//! stays in Rust and becomes a `str` only when `value` is read, so a feed that only grows a string costs
+//! no Python allocation at all.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
+
+use crate::error::ParseError;
+use crate::parser::{JsonStr, Mode, Options, Parser, Sink};
+
+enum Node {
+    Dict(Py<PyDict>),
+    List(Py<PyList>),
+}
+
+/// A container on the open path.
+struct Frame {
+    obj: Node,
+    /// The key whose value comes next (dicts only).
+    key: Option<Py<PyString>>,
+    /// How many values this container holds.
+    len: usize,
+    /// Where this container sits in its parent: its key or index (`None` for the root).
+    at: Option<Py<PyAny>>,
+}
+
+/// Where the open string will go in its parent.
+struct OpenString {
+    key: Option<Py<PyString>>,
+    index: usize,
+    /// Whether a `str` for it is already in the parent (or is the root).
+    attached: bool,
+    /// Byte length of the text last put in the parent.
+    shown: usize,
+    /// Byte length visible at the end of the last feed (for `feed`'s return value).
+    seen: usize,
+}
+
+#[derive(Default)]
+struct Builder {
+    root: Option<Py<PyAny>>,
+    frames: Vec<Frame>,
+    open: Option<OpenString>,
+    changed: bool,
+    /// A Python error raised while building (e.g. an integer too long for `int()`).
+    error: Option<PyErr>,
+}
+
+struct PySink<'a, 'py> {
+    py: Python<'py>,
+    b: &'a mut Builder,
+}
+
+fn wtf8_to_py<'py>(py: Python<'py>, s: JsonStr<'_>) -> PyResult<Bound<'py, PyString>> {
+    match s.as_str() {
+        Some(text) => Ok(PyString::new(py, text)),
+        None => {
+            // Lone surrogates: decode as `json.loads` keeps them.
+            let bytes = s.wtf8();
+            // SAFETY: pointer and length come from a live slice; the result is a new reference.
+            unsafe {
+                let ptr = pyo3::ffi::PyUnicode_DecodeUTF8(
+                    bytes.as_ptr().cast(),
+                    bytes.len() as pyo3::ffi::Py_ssize_t,
+                    c"surrogatepass".as_ptr(),
+                );
+                Ok(Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked())
+            }
+        }
+    }
+}
+
+impl Builder {
+    /// Puts a new value into the innermost open container (or makes it the root).
+    fn attach(&mut self, py: Python<'_>, obj: Bound<'_, PyAny>) -> PyResult<()> {
+        self.changed = true;
+        match self.frames.last_mut() {
+            None => self.root = Some(obj.unbind()),
+            Some(f) => {
+                f.len += 1;
+                match &f.obj {
+                    Node::Dict(d) => {
+                        let key = f.key.take().expect("a value in an object follows its key");
+                        d.bind(py).set_item(key, obj)?;
+                    }
+                    Node::List(l) => l.bind(py).append(obj)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The key or index the next value will have in the innermost container.
+    fn next_at(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        let f = self.frames.last()?;
+        Some(match &f.key {
+            Some(k) => k.clone_ref(py).into_any(),
+            _ => f.len.into_pyobject(py).expect("int").into_any().unbind(),
+        })
+    }
+
+    fn push(&mut self, py: Python<'_>, node: Node) -> PyResult<()> {
+        let at = self.next_at(py);
+        let obj = match &node {
+            Node::Dict(d) => d.bind(py).clone().into_any(),
+            Node::List(l) => l.bind(py).clone().into_any(),
+        };
+        self.attach(py, obj)?;
+        self.frames.push(Frame { obj: node, key: None, len: 0, at });
+        Ok(())
+    }
+
+    /// Sets the open string's slot to `s` (first time: adds it; later: replaces it).
+    fn place_string(&mut self, py: Python<'_>, s: Bound<'_, PyString>) -> PyResult<()> {
+        let open = self.open.as_mut().expect("an open string");
+        let first = !open.attached;
+        open.attached = true;
+        match self.frames.last_mut() {
+            None => self.root = Some(s.into_any().unbind()),
+            Some(f) => {
+                match &f.obj {
+                    Node::Dict(d) => {
+                        let key = open.key.as_ref().expect("a string in an object has a key");
+                        d.bind(py).set_item(key, s)?;
+                    }
+                    Node::List(l) if first => l.bind(py).append(s)?,
+                    Node::List(l) => l.bind(py).set_item(open.index, s)?,
+                }
+                if first {
+                    f.len += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the open string's `str` in its parent up to date with the parser.
+    fn sync_open_string(&mut self, py: Python<'_>, parser: &Parser) -> PyResult<()> {
+        if let (Some(open), Some(text)) = (&self.open, parser.open_string()) {
+            let len = text.wtf8().len();
+            if !open.attached || open.shown != len {
+                let s = wtf8_to_py(py, text)?;
+                self.place_string(py, s)?;
+                self.open.as_mut().expect("open").shown = len;
+            }
+        }
+        Ok(())
+    }
+
+    fn open_path<'py>(&self, py: Python<'py>, parser: &Parser) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        if parser.is_complete() || (self.frames.is_empty() && self.open.is_none()) {
+            return Ok(None);
+        }
+        let mut path: Vec<Py<PyAny>> = self.frames.iter().filter_map(|f| f.at.as_ref().map(|a| a.clone_ref(py))).collect();
+        if let (Some(open), Some(_)) = (&self.open, self.frames.last()) {
+            path.push(match &open.key {
+                Some(k) => k.clone_ref(py).into_any(),
+                _ => open.index.into_pyobject(py)?.into_any().unbind(),
+            });
+        }
+        Ok(Some(PyTuple::new(py, path)?))
+    }
+}
+
+impl PySink<'_, '_> {
+    fn record(&mut self, r: PyResult<()>) {
+        if let Err(e) = r {
+            self.b.error.get_or_insert(e);
+        }
+    }
+}
+
+impl Sink for PySink<'_, '_> {
+    fn begin_object(&mut self) {
+        let node = Node::Dict(PyDict::new(self.py).unbind());
+        let r = self.b.push(self.py, node);
+        self.record(r);
+    }
+    fn begin_array(&mut self) {
+        let node = Node::List(PyList::empty(self.py).unbind());
+        let r = self.b.push(self.py, node);
+        self.record(r);
+    }
+    fn end_container(&mut self) {
+        self.b.frames.pop();
+    }
+    fn key(&mut self, key: JsonStr<'_>) {
+        match wtf8_to_py(self.py, key) {
+            Ok(k) => {
+                if let Some(f) = self.b.frames.last_mut() {
+                    f.key = Some(k.unbind());
+                }
+            }
+            Err(e) => self.record(Err(e)),
+        }
+    }
+    fn begin_string(&mut self) {
+        let (key, index) = match self.b.frames.last_mut() {
+            Some(f) => (f.key.take(), f.len),
+            None => (None, 0),
+        };
+        self.b.open = Some(OpenString { key, index, attached: false, shown: 0, seen: 0 });
+        self.b.changed = true;
+    }
+    fn end_string(&mut self, text: JsonStr<'_>) {
+        let len = text.wtf8().len();
+        let r = wtf8_to_py(self.py, text).and_then(|s| self.b.place_string(self.py, s));
+        self.record(r);
+        if self.b.open.take().is_some_and(|o| o.seen != len) {
+            self.b.changed = true;
+        }
+    }
+    fn number(&mut self, raw: &str, is_float: bool) {
+        let py = self.py;
+        let obj = if is_float {
+            // Rust's parse is correctly rounded, so it equals Python's float() bit for bit.
+            Ok(PyFloat::new(py, raw.parse::<f64>().unwrap_or(f64::NAN)).into_any())
+        } else if let Ok(i) = raw.parse::<i64>() {
+            Ok(i.into_pyobject(py).expect("infallible").into_any())
+        } else {
+            // Beyond i64: Python's own int() keeps it exact (and applies its digit limit, as json does).
+            py.get_type::<PyInt>().call1((raw,))
+        };
+        let r = obj.and_then(|o| self.b.attach(py, o));
+        self.record(r);
+    }
+    fn boolean(&mut self, value: bool) {
+        let obj = PyBool::new(self.py, value).to_owned().into_any();
+        let r = self.b.attach(self.py, obj);
+        self.record(r);
+    }
+    fn null(&mut self) {
+        let obj = self.py.None().into_bound(self.py);
+        let r = self.b.attach(self.py, obj);
+        self.record(r);
+    }
+}
+
+static DECODE_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Converts a core error into `unspool.JSONDecodeError`.
+fn decode_error(py: Python<'_>, e: &ParseError) -> PyErr {
+    let cls = match DECODE_ERROR.import(py, "unspool.errors", "JSONDecodeError") {
+        Ok(cls) => cls,
+        Err(err) => return err,
+    };
+    let p = e.position;
+    let kwargs = PyDict::new(py);
+    let made = kwargs
+        .set_item("excerpt", &e.excerpt)
+        .and_then(|_| kwargs.set_item("byte_pos", p.byte))
+        .and_then(|_| cls.call((e.kind.message(), p.char, p.line, p.column), Some(&kwargs)));
+    match made {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(err) => err,
+    }
+}
+
+/// A resumable JSON parser that keeps the partial value as Python objects.
+#[pyclass(module = "unspool._core", name = "Parser")]
+pub struct PyParser {
+    parser: Parser,
+    builder: Builder,
+}
+
+impl PyParser {
+    fn check(&mut self, py: Python<'_>, r: Result<(), ParseError>) -> PyResult<()> {
+        if let Some(e) = &self.builder.error {
+            return Err(e.clone_ref(py));
+        }
+        r.map_err(|e| decode_error(py, &e))
+    }
+}
+
+#[pymethods]
+impl PyParser {
+    #[new]
+    #[pyo3(signature = (*, lenient = false, max_depth = 1024))]
+    fn new(lenient: bool, max_depth: usize) -> Self {
+        let mode = if lenient { Mode::Lenient } else { Mode::Strict };
+        PyParser { parser: Parser::new(Options { mode, max_depth }), builder: Builder::default() }
+    }
+
+    /// Feeds a chunk (`str`, or UTF-8 `bytes` cut anywhere); True if `value` visibly changed.
+    fn feed(&mut self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.builder.changed = false;
+        let mut sink = PySink { py, b: &mut self.builder };
+        let r = if let Ok(s) = chunk.cast::<PyString>() {
+            self.parser.feed_str(s.to_str()?, &mut sink)
+        } else if let Ok(b) = chunk.cast::<PyBytes>() {
+            self.parser.feed(b.as_bytes(), &mut sink)
+        } else {
+            return Err(PyTypeError::new_err(format!(
+                "feed() takes str or bytes, not {}",
+                chunk.get_type().name()?
+            )));
+        };
+        self.check(py, r)?;
+        if let (Some(open), Some(text)) = (self.builder.open.as_mut(), self.parser.open_string()) {
+            let len = text.wtf8().len();
+            if len != open.seen {
+                open.seen = len;
+                self.builder.changed = true;
+            }
+        }
+        Ok(self.builder.changed)
+    }
+
+    /// Ends the input and returns the complete value, or raises `JSONDecodeError`.
+    fn finish(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let mut sink = PySink { py, b: &mut self.builder };
+        let r = self.parser.finish(&mut sink);
+        self.check(py, r)?;
+        Ok(self.builder.root.as_ref().map_or_else(|| py.None(), |v| v.clone_ref(py)))
+    }
+
+    /// The partial value so far (`None` before anything is visible).
+    #[getter]
+    fn value(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.builder.sync_open_string(py, &self.parser)?;
+        Ok(self.builder.root.as_ref().map_or_else(|| py.None(), |v| v.clone_ref(py)))
+    }
+
+    /// Keys and indices of the innermost visible value still open; `()` is the root, `None` nothing.
+    #[getter]
+    fn open_path<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        self.builder.open_path(py, &self.parser)
+    }
+
+    /// True once one whole top-level value has been read.
+    #[getter]
+    fn complete(&self) -> bool {
+        self.parser.is_complete()
+    }
+
+    /// Number of containers now open.
+    #[getter]
+    fn depth(&self) -> usize {
+        self.parser.depth()
+    }
+
+    fn __repr__(&self) -> String {
+        let o = self.parser.options();
+        format!(
+            "Parser(lenient={}, max_depth={}, depth={}, complete={})",
+            if o.mode == Mode::Lenient { "True" } else { "False" },
+            o.max_depth,
+            self.parser.depth(),
+            if self.parser.is_complete() { "True" } else { "False" }
+        )
+    }
+}
+
+/// The partial value of a prefix of a JSON document.
+#[pyfunction]
+#[pyo3(signature = (text, *, lenient = false))]
+fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, lenient: bool) -> PyResult<Py<PyAny>> {
+    let mut p = PyParser::new(lenient, Options::default().max_depth);
+    p.feed(py, text)?;
+    p.value(py)
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyParser>()?;
+    m.add_function(wrap_pyfunction!(parse_partial, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! A plain Rust value tree built from parser events, for Rust users and benches.
+
+use std::collections::HashMap;
+
+use crate::error::ParseError;
+use crate::parser::{JsonStr, Options, Parser, Sink};
+
+/// A JSON value. Objects keep document order; a repeated key keeps its first place and last value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    /// An integer outside `i64`, as written.
+    BigInt(String),
+    Float(f64),
+    String(String),
+    Array(Vec<Value>),
+    Object(Vec<(String, Value)>),
+}
+
+/// Objects with more members than this get a key index, so repeated keys stay O(1) to find.
+const INDEX_AFTER: usize = 16;
+
+#[derive(Debug)]
+enum Frame {
+    Array(Vec<Value>),
+    Object { members: Vec<(String, Value)>, index: Option<HashMap<String, usize>>, key: Option<String> },
+}
+
+/// A [`Sink`] that builds a [`Value`] tree.
+#[derive(Debug, Default)]
+pub struct TreeBuilder {
+    stack: Vec<Frame>,
+    root: Option<Value>,
+}
+
+impl TreeBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The finished value, once the parser is complete.
+    pub fn into_value(self) -> Option<Value> {
+        self.root
+    }
+
+    /// A copy of the partial value so far; `open_string` is the parser's [`Parser::open_string`].
+    ///
+    /// This clones the open containers, so it is for inspection, not for a per-chunk loop.
+    pub fn partial(&self, open_string: Option<JsonStr<'_>>) -> Option<Value> {
+        if let Some(root) = &self.root {
+            return Some(root.clone());
+        }
+        let mut child: Option<Value> = open_string.map(|s| Value::String(s.to_string_lossy()));
+        for frame in self.stack.iter().rev() {
+            let mut v = match frame {
+                Frame::Array(items) => Value::Array(items.clone()),
+                Frame::Object { members, .. } => Value::Object(members.clone()),
+            };
+            if let Some(c) = child.take() {
+                match (&mut v, frame) {
+                    (Value::Array(items), _) => items.push(c),
+                    (Value::Object(members), Frame::Object { key: Some(k), .. }) => {
+                        put(members, None, k.clone(), c)
+                    }
+                    _ => {}
+                }
+            }
+            child = Some(v);
+        }
+        child
+    }
+
+    fn attach(&mut self, v: Value) {
+        match self.stack.last_mut() {
+            None => self.root = Some(v),
+            Some(Frame::Array(items)) => items.push(v),
+            Some(Frame::Object { members, index, key }) => {
+                let k = key.take().expect("a value in an object follows its key");
+                put(members, index.as_mut(), k, v);
+                if index.is_none() && members.len() > INDEX_AFTER {
+                    *index = Some(members.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
+                }
+            }
+        }
+    }
+}
+
+fn put(members: &mut Vec<(String, Value)>, index: Option<&mut HashMap<String, usize>>, k: String, v: Value) {
+    let found = match &index {
+        Some(ix) => ix.get(&k).copied(),
+        None => members.iter().position(|(m, _)| *m == k),
+    };
+    match found {
+        Some(i) => members[i].1 = v,
+        None => {
+            if let Some(ix) = index {
+                ix.insert(k.clone(), members.len());
+            }
+            members.push((k, v));
+        }
+    }
+}
+
+impl Sink for TreeBuilder {
+    fn begin_object(&mut self) {
+        self.stack.push(Frame::Object { members: Vec::new(), index: None, key: None });
+    }
+    fn begin_array(&mut self) {
+        self.stack.push(Frame::Array(Vec::new()));
+    }
+    fn end_container(&mut self) {
+        let v = match self.stack.pop() {
+            Some(Frame::Array(items)) => Value::Array(items),
+            Some(Frame::Object { members, .. }) => Value::Object(members),
+            None => return,
+        };
+        self.attach(v);
+    }
+    fn key(&mut self, key: JsonStr<'_>) {
+        if let Some(Frame::Object { key: k, .. }) = self.stack.last_mut() {
+            *k = Some(key.to_string_lossy());
+        }
+    }
+    fn begin_string(&mut self) {}
+    fn end_string(&mut self, text: JsonStr<'_>) {
+        self.attach(Value::String(text.to_string_lossy()));
+    }
+    fn number(&mut self, raw: &str, is_float: bool) {
+        let v = if is_float {
+            // Rust's float parse is correctly rounded, like Python's float().
+            Value::Float(raw.parse().unwrap_or(f64::NAN))
+        } else {
+            raw.parse().map(Value::Int).unwrap_or_else(|_| Value::BigInt(raw.to_string()))
+        };
+        self.attach(v);
+    }
+    fn boolean(&mut self, value: bool) {
+        self.attach(Value::Bool(value));
+    }
+    fn null(&mut self) {
+        self.attach(Value::Null);
+    }
+}
+
+/// Parses one complete JSON document.
+pub fn parse(input: &[u8], options: Options) -> Result<Value, ParseError> {
+    let mut parser = Parser::new(options);
+    let mut tree = TreeBuilder::new();
+    parser.feed(input, &mut tree)?;
+    parser.finish(&mut tree)?;
+    Ok(tree.into_value().expect("a complete parse has a value"))
+}
