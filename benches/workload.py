@@ -74,7 +74,7 @@ def product(rng: random.Random, i: int) -> dict:
     return {
         "sku": f"SKU-{i:06d}",
         "name": _sentence(rng, rng.randint(2, 4)),
-        "description": _sentence(rng, 30),
+        "description": _sentence(rng, 40),
         "price": round(rng.uniform(1, 2000), 2),
         "currency": rng.choice(["USD", "EUR", "JPY"]),
         "in_stock": rng.random() < 0.7,

@@ -461,7 +461,12 @@ impl Parser {
             match self.state {
                 State::Str => {
                     let rest = &chunk[i..];
-                    let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                    // Token-sized chunks are the common case; a plain scan beats memchr's setup there.
+                    let end = if rest.len() < 16 {
+                        rest.iter().position(|&b| b == b'"' || b == b'\\').unwrap_or(rest.len())
+                    } else {
+                        memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len())
+                    };
                     let span = &rest[..end];
                     if !lenient {
                         if let Some(k) = span.iter().position(|&b| b < 0x20) {

@@ -3,7 +3,7 @@
 use crate::error::Position;
 
 /// How many bytes before the current chunk are kept for error excerpts.
-const KEEP: usize = 48;
+const KEEP: usize = 64;
 
 /// Running byte/character/line counters plus the last few bytes, for error positions and excerpts.
 #[derive(Debug, Clone)]
@@ -12,8 +12,8 @@ pub(crate) struct Tracker {
     start: Position,
     /// Character offset of the first character of the current line.
     line_start_char: usize,
-    /// The last `KEEP` bytes before the chunk being parsed (always whole UTF-8 sequences).
-    recent: Vec<u8>,
+    /// Ring of the last `KEEP` bytes before the chunk being parsed; `start.byte % KEEP` is the oldest.
+    recent: [u8; KEEP],
 }
 
 fn chars_in(bytes: &[u8]) -> usize {
@@ -23,34 +23,28 @@ fn chars_in(bytes: &[u8]) -> usize {
 
 impl Tracker {
     pub(crate) fn new() -> Self {
-        Tracker {
-            start: Position { byte: 0, char: 0, line: 1, column: 1 },
-            line_start_char: 0,
-            recent: Vec::new(),
-        }
+        Tracker { start: Position { byte: 0, char: 0, line: 1, column: 1 }, line_start_char: 0, recent: [0; KEEP] }
     }
 
     /// Position of byte `offset` of `chunk`, the chunk now being parsed.
     pub(crate) fn at(&self, chunk: &[u8], offset: usize) -> Position {
         let head = &chunk[..offset.min(chunk.len())];
         let char = self.start.char + chars_in(head);
-        let newlines = memchr::memchr_iter(b'\n', head).count();
-        let line_start_char = match memchr::memrchr(b'\n', head) {
-            Some(i) => self.start.char + chars_in(&head[..=i]),
-            None => self.line_start_char,
+        let (line, line_start_char) = match memchr::memrchr(b'\n', head) {
+            Some(i) => (
+                self.start.line + memchr::memchr_iter(b'\n', head).count(),
+                self.start.char + chars_in(&head[..=i]),
+            ),
+            None => (self.start.line, self.line_start_char),
         };
-        Position {
-            byte: self.start.byte + offset,
-            char,
-            line: self.start.line + newlines,
-            column: char - line_start_char + 1,
-        }
+        Position { byte: self.start.byte + offset, char, line, column: char - line_start_char + 1 }
     }
 
     /// A short excerpt of input around byte `offset` of `chunk`.
     pub(crate) fn excerpt(&self, chunk: &[u8], offset: usize) -> String {
         let offset = offset.min(chunk.len());
-        let mut bytes = self.recent.clone();
+        let kept = self.start.byte.min(KEEP);
+        let mut bytes: Vec<u8> = (0..kept).map(|k| self.recent[(self.start.byte - kept + k) % KEEP]).collect();
         bytes.extend_from_slice(&chunk[..offset]);
         let after = &chunk[offset..(offset + 12).min(chunk.len())];
         let before = String::from_utf8_lossy(&bytes);
@@ -62,18 +56,20 @@ impl Tracker {
 
     /// Moves past a fully parsed chunk.
     pub(crate) fn advance(&mut self, chunk: &[u8]) {
-        let end = self.at(chunk, chunk.len());
-        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+        let chars = chars_in(chunk);
+        // Token-sized chunks are the common case; a plain scan beats memchr's setup there.
+        let last_newline =
+            if chunk.len() < 16 { chunk.iter().rposition(|&b| b == b'\n') } else { memchr::memrchr(b'\n', chunk) };
+        if let Some(i) = last_newline {
+            self.start.line += memchr::memchr_iter(b'\n', chunk).count();
             self.line_start_char = self.start.char + chars_in(&chunk[..=i]);
         }
-        self.start = end;
-        if chunk.len() >= KEEP {
-            self.recent.clear();
-            self.recent.extend_from_slice(&chunk[chunk.len() - KEEP..]);
-        } else {
-            self.recent.extend_from_slice(chunk);
-            let excess = self.recent.len().saturating_sub(KEEP);
-            self.recent.drain(..excess);
+        let tail = &chunk[chunk.len().saturating_sub(KEEP)..];
+        let first = self.start.byte + chunk.len() - tail.len();
+        for (k, &b) in tail.iter().enumerate() {
+            self.recent[(first + k) % KEEP] = b;
         }
+        self.start.byte += chunk.len();
+        self.start.char += chars;
     }
 }

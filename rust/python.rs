@@ -35,8 +35,9 @@ struct OpenString {
     index: usize,
     /// Whether a `str` for it is already in the parent (or is the root).
     attached: bool,
-    /// Byte length of the text last put in the parent.
+    /// Byte length of the text last put in the parent, and that `str`.
     shown: usize,
+    shown_str: Option<Py<PyString>>,
     /// Byte length visible at the end of the last feed (for `feed`'s return value).
     seen: usize,
 }
@@ -57,11 +58,16 @@ struct PySink<'a, 'py> {
 }
 
 fn wtf8_to_py<'py>(py: Python<'py>, s: JsonStr<'_>) -> PyResult<Bound<'py, PyString>> {
-    match s.as_str() {
-        Some(text) => Ok(PyString::new(py, text)),
-        None => {
+    decode(py, s.wtf8(), s.has_lone_surrogates())
+}
+
+/// Makes a `str` from whole UTF-8 characters (WTF-8 when `lone_surrogates`).
+fn decode<'py>(py: Python<'py>, bytes: &[u8], lone_surrogates: bool) -> PyResult<Bound<'py, PyString>> {
+    match lone_surrogates {
+        // SAFETY: callers pass whole characters of text the parser validated.
+        false => Ok(PyString::new(py, unsafe { std::str::from_utf8_unchecked(bytes) })),
+        true => {
             // Lone surrogates: decode as `json.loads` keeps them.
-            let bytes = s.wtf8();
             // SAFETY: pointer and length come from a live slice; the result is a new reference.
             unsafe {
                 let ptr = pyo3::ffi::PyUnicode_DecodeUTF8(
@@ -142,11 +148,28 @@ impl Builder {
     /// Brings the open string's `str` in its parent up to date with the parser.
     fn sync_open_string(&mut self, py: Python<'_>, parser: &Parser) -> PyResult<()> {
         if let (Some(open), Some(text)) = (&self.open, parser.open_string()) {
-            let len = text.wtf8().len();
+            let bytes = text.wtf8();
+            let len = bytes.len();
             if !open.attached || open.shown != len {
-                let s = wtf8_to_py(py, text)?;
+                let lone = text.has_lone_surrogates();
+                let s = match &open.shown_str {
+                    // Appending the new characters to the last `str` decodes only what arrived: for a
+                    // 200-character non-ASCII string this took reading `value` per chunk from 150 to 60 ns.
+                    // An ASCII string is cheaper to remake whole (one allocation, word-at-a-time copy).
+                    Some(prev) if open.shown < len && !bytes.is_ascii() => {
+                        let tail = decode(py, &bytes[open.shown..], lone)?;
+                        // SAFETY: both are valid `str` objects; the result is a new reference or NULL.
+                        unsafe {
+                            Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyUnicode_Concat(prev.as_ptr(), tail.as_ptr()))?
+                                .cast_into_unchecked::<PyString>()
+                        }
+                    }
+                    _ => decode(py, bytes, lone)?,
+                };
+                let open = self.open.as_mut().expect("open");
+                open.shown = len;
+                open.shown_str = Some(s.clone().unbind());
                 self.place_string(py, s)?;
-                self.open.as_mut().expect("open").shown = len;
             }
         }
         Ok(())
@@ -204,7 +227,7 @@ impl Sink for PySink<'_, '_> {
             Some(f) => (f.key.take(), f.len),
             None => (None, 0),
         };
-        self.b.open = Some(OpenString { key, index, attached: false, shown: 0, seen: 0 });
+        self.b.open = Some(OpenString { key, index, attached: false, shown: 0, shown_str: None, seen: 0 });
         self.b.changed = true;
     }
     fn end_string(&mut self, text: JsonStr<'_>) {
