@@ -58,7 +58,9 @@ impl ErrorKind {
             ErrorKind::InvalidEscape(c) => format!("Invalid \\escape: {c:?}"),
             ErrorKind::InvalidUnicodeEscape => "Invalid \\uXXXX escape".to_string(),
             ErrorKind::InvalidNumber => "Invalid number".to_string(),
-            ErrorKind::InvalidLiteral => "Invalid literal (expected true, false or null)".to_string(),
+            ErrorKind::InvalidLiteral => {
+                "Invalid literal (expected true, false or null)".to_string()
+            }
             ErrorKind::ExtraData => "Extra data after the JSON value".to_string(),
             ErrorKind::TooDeep(max) => format!("Nesting deeper than max_depth={max}"),
             ErrorKind::InvalidUtf8 => "Invalid UTF-8".to_string(),

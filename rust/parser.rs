@@ -28,7 +28,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { mode: Mode::Strict, max_depth: 1024 }
+        Options {
+            mode: Mode::Strict,
+            max_depth: 1024,
+        }
     }
 }
 
@@ -145,9 +148,15 @@ enum State {
     AfterValue,
     Str,
     Escape,
-    Unicode { digits: u8, code: u16 },
+    Unicode {
+        digits: u8,
+        code: u16,
+    },
     Number(Num),
-    Literal { word: &'static [u8], matched: u8 },
+    Literal {
+        word: &'static [u8],
+        matched: u8,
+    },
     /// One whole top-level value has been read.
     Done,
 }
@@ -217,7 +226,11 @@ impl Parser {
         Parser {
             options,
             stack: Vec::new(),
-            state: if options.mode == Mode::Lenient { State::Preamble } else { State::Value },
+            state: if options.mode == Mode::Lenient {
+                State::Preamble
+            } else {
+                State::Value
+            },
             in_key: false,
             scratch: Vec::new(),
             lone_surrogates: false,
@@ -253,9 +266,10 @@ impl Parser {
     /// Escapes, surrogate pairs and UTF-8 sequences cut by a chunk end are not part of it until whole.
     pub fn open_string(&self) -> Option<JsonStr<'_>> {
         match self.state {
-            State::Str | State::Escape | State::Unicode { .. } if !self.in_key => {
-                Some(JsonStr { bytes: &self.scratch, lone_surrogates: self.lone_surrogates })
-            }
+            State::Str | State::Escape | State::Unicode { .. } if !self.in_key => Some(JsonStr {
+                bytes: &self.scratch,
+                lone_surrogates: self.lone_surrogates,
+            }),
             _ => None,
         }
     }
@@ -353,7 +367,11 @@ impl Parser {
     }
 
     fn after_value(&mut self) {
-        self.state = if self.stack.is_empty() { State::Done } else { State::AfterValue };
+        self.state = if self.stack.is_empty() {
+            State::Done
+        } else {
+            State::AfterValue
+        };
     }
 
     fn flush_pending_high(&mut self) {
@@ -364,7 +382,10 @@ impl Parser {
     }
 
     fn emit_number<S: Sink>(&mut self, sink: &mut S) {
-        let is_float = self.scratch.iter().any(|&b| matches!(b, b'.' | b'e' | b'E'));
+        let is_float = self
+            .scratch
+            .iter()
+            .any(|&b| matches!(b, b'.' | b'e' | b'E'));
         // SAFETY: the number grammar only admits ASCII.
         let raw = unsafe { std::str::from_utf8_unchecked(&self.scratch) };
         sink.number(raw, is_float);
@@ -374,7 +395,10 @@ impl Parser {
 
     fn close_string<S: Sink>(&mut self, sink: &mut S) {
         self.flush_pending_high();
-        let text = JsonStr { bytes: &self.scratch, lone_surrogates: self.lone_surrogates };
+        let text = JsonStr {
+            bytes: &self.scratch,
+            lone_surrogates: self.lone_surrogates,
+        };
         if self.in_key {
             sink.key(text);
             self.state = State::Colon;
@@ -432,9 +456,24 @@ impl Parser {
                 self.scratch.push(b);
                 self.state = State::Number(Num::Int);
             }
-            b't' => self.state = State::Literal { word: b"true", matched: 1 },
-            b'f' => self.state = State::Literal { word: b"false", matched: 1 },
-            b'n' => self.state = State::Literal { word: b"null", matched: 1 },
+            b't' => {
+                self.state = State::Literal {
+                    word: b"true",
+                    matched: 1,
+                }
+            }
+            b'f' => {
+                self.state = State::Literal {
+                    word: b"false",
+                    matched: 1,
+                }
+            }
+            b'n' => {
+                self.state = State::Literal {
+                    word: b"null",
+                    matched: 1,
+                }
+            }
             _ => return Err(unexpected(b, "value")),
         }
         Ok(())
@@ -453,7 +492,11 @@ impl Parser {
 
     /// Returns how many bytes were consumed (all of them, unless lenient mode stopped at the end of
     /// the value), or the error and its offset.
-    fn step_all<S: Sink>(&mut self, chunk: &[u8], sink: &mut S) -> Result<usize, (ErrorKind, usize)> {
+    fn step_all<S: Sink>(
+        &mut self,
+        chunk: &[u8],
+        sink: &mut S,
+    ) -> Result<usize, (ErrorKind, usize)> {
         let lenient = self.options.mode == Mode::Lenient;
         let n = chunk.len();
         let mut i = 0;
@@ -463,7 +506,9 @@ impl Parser {
                     let rest = &chunk[i..];
                     // Token-sized chunks are the common case; a plain scan beats memchr's setup there.
                     let end = if rest.len() < 16 {
-                        rest.iter().position(|&b| b == b'"' || b == b'\\').unwrap_or(rest.len())
+                        rest.iter()
+                            .position(|&b| b == b'"' || b == b'\\')
+                            .unwrap_or(rest.len())
                     } else {
                         memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len())
                     };
@@ -520,14 +565,18 @@ impl Parser {
                     let code = (code << 4) | v;
                     i += 1;
                     if digits < 3 {
-                        self.state = State::Unicode { digits: digits + 1, code };
+                        self.state = State::Unicode {
+                            digits: digits + 1,
+                            code,
+                        };
                         continue;
                     }
                     self.state = State::Str;
                     if let Some(high) = self.pending_high {
                         if (0xDC00..=0xDFFF).contains(&code) {
                             self.pending_high = None;
-                            let c = 0x10000 + (((high as u32) - 0xD800) << 10) + (code as u32 - 0xDC00);
+                            let c =
+                                0x10000 + (((high as u32) - 0xD800) << 10) + (code as u32 - 0xDC00);
                             push_code_point(&mut self.scratch, c);
                             continue;
                         }
@@ -570,7 +619,10 @@ impl Parser {
                     }
                     i += 1;
                     if matched as usize + 1 < word.len() {
-                        self.state = State::Literal { word, matched: matched + 1 };
+                        self.state = State::Literal {
+                            word,
+                            matched: matched + 1,
+                        };
                         continue;
                     }
                     match word[0] {
@@ -652,9 +704,13 @@ impl Parser {
                         _ => unreachable!("token states are handled above"),
                     };
                     step.map_err(|k| match k {
-                        ErrorKind::Unexpected { expected, .. } => {
-                            (ErrorKind::Unexpected { found: char_at(chunk, i), expected }, i)
-                        }
+                        ErrorKind::Unexpected { expected, .. } => (
+                            ErrorKind::Unexpected {
+                                found: char_at(chunk, i),
+                                expected,
+                            },
+                            i,
+                        ),
                         k => (k, i),
                     })?;
                     i += 1;
@@ -666,11 +722,17 @@ impl Parser {
 }
 
 fn unexpected(b: u8, expected: &'static str) -> ErrorKind {
-    ErrorKind::Unexpected { found: b as char, expected }
+    ErrorKind::Unexpected {
+        found: b as char,
+        expected,
+    }
 }
 
 /// The character starting at byte `i` (the input is whole UTF-8 characters).
 fn char_at(chunk: &[u8], i: usize) -> char {
     let end = (i + 4).min(chunk.len());
-    String::from_utf8_lossy(&chunk[i..end]).chars().next().unwrap_or('\u{FFFD}')
+    String::from_utf8_lossy(&chunk[i..end])
+        .chars()
+        .next()
+        .unwrap_or('\u{FFFD}')
 }

@@ -23,7 +23,16 @@ fn chars_in(bytes: &[u8]) -> usize {
 
 impl Tracker {
     pub(crate) fn new() -> Self {
-        Tracker { start: Position { byte: 0, char: 0, line: 1, column: 1 }, line_start_char: 0, recent: [0; KEEP] }
+        Tracker {
+            start: Position {
+                byte: 0,
+                char: 0,
+                line: 1,
+                column: 1,
+            },
+            line_start_char: 0,
+            recent: [0; KEEP],
+        }
     }
 
     /// Position of byte `offset` of `chunk`, the chunk now being parsed.
@@ -37,14 +46,21 @@ impl Tracker {
             ),
             None => (self.start.line, self.line_start_char),
         };
-        Position { byte: self.start.byte + offset, char, line, column: char - line_start_char + 1 }
+        Position {
+            byte: self.start.byte + offset,
+            char,
+            line,
+            column: char - line_start_char + 1,
+        }
     }
 
     /// A short excerpt of input around byte `offset` of `chunk`.
     pub(crate) fn excerpt(&self, chunk: &[u8], offset: usize) -> String {
         let offset = offset.min(chunk.len());
         let kept = self.start.byte.min(KEEP);
-        let mut bytes: Vec<u8> = (0..kept).map(|k| self.recent[(self.start.byte - kept + k) % KEEP]).collect();
+        let mut bytes: Vec<u8> = (0..kept)
+            .map(|k| self.recent[(self.start.byte - kept + k) % KEEP])
+            .collect();
         bytes.extend_from_slice(&chunk[..offset]);
         let after = &chunk[offset..(offset + 12).min(chunk.len())];
         let before = String::from_utf8_lossy(&bytes);
@@ -58,8 +74,11 @@ impl Tracker {
     pub(crate) fn advance(&mut self, chunk: &[u8]) {
         let chars = chars_in(chunk);
         // Token-sized chunks are the common case; a plain scan beats memchr's setup there.
-        let last_newline =
-            if chunk.len() < 16 { chunk.iter().rposition(|&b| b == b'\n') } else { memchr::memrchr(b'\n', chunk) };
+        let last_newline = if chunk.len() < 16 {
+            chunk.iter().rposition(|&b| b == b'\n')
+        } else {
+            memchr::memrchr(b'\n', chunk)
+        };
         if let Some(i) = last_newline {
             self.start.line += memchr::memchr_iter(b'\n', chunk).count();
             self.line_start_char = self.start.char + chars_in(&chunk[..=i]);

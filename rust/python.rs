@@ -62,10 +62,16 @@ fn wtf8_to_py<'py>(py: Python<'py>, s: JsonStr<'_>) -> PyResult<Bound<'py, PyStr
 }
 
 /// Makes a `str` from whole UTF-8 characters (WTF-8 when `lone_surrogates`).
-fn decode<'py>(py: Python<'py>, bytes: &[u8], lone_surrogates: bool) -> PyResult<Bound<'py, PyString>> {
+fn decode<'py>(
+    py: Python<'py>,
+    bytes: &[u8],
+    lone_surrogates: bool,
+) -> PyResult<Bound<'py, PyString>> {
     match lone_surrogates {
         // SAFETY: callers pass whole characters of text the parser validated.
-        false => Ok(PyString::new(py, unsafe { std::str::from_utf8_unchecked(bytes) })),
+        false => Ok(PyString::new(py, unsafe {
+            std::str::from_utf8_unchecked(bytes)
+        })),
         true => {
             // Lone surrogates: decode as `json.loads` keeps them.
             // SAFETY: pointer and length come from a live slice; the result is a new reference.
@@ -117,7 +123,12 @@ impl Builder {
             Node::List(l) => l.bind(py).clone().into_any(),
         };
         self.attach(py, obj)?;
-        self.frames.push(Frame { obj: node, key: None, len: 0, at });
+        self.frames.push(Frame {
+            obj: node,
+            key: None,
+            len: 0,
+            at,
+        });
         Ok(())
     }
 
@@ -160,8 +171,11 @@ impl Builder {
                         let tail = decode(py, &bytes[open.shown..], lone)?;
                         // SAFETY: both are valid `str` objects; the result is a new reference or NULL.
                         unsafe {
-                            Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyUnicode_Concat(prev.as_ptr(), tail.as_ptr()))?
-                                .cast_into_unchecked::<PyString>()
+                            Bound::from_owned_ptr_or_err(
+                                py,
+                                pyo3::ffi::PyUnicode_Concat(prev.as_ptr(), tail.as_ptr()),
+                            )?
+                            .cast_into_unchecked::<PyString>()
                         }
                     }
                     _ => decode(py, bytes, lone)?,
@@ -175,11 +189,19 @@ impl Builder {
         Ok(())
     }
 
-    fn open_path<'py>(&self, py: Python<'py>, parser: &Parser) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    fn open_path<'py>(
+        &self,
+        py: Python<'py>,
+        parser: &Parser,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         if parser.is_complete() || (self.frames.is_empty() && self.open.is_none()) {
             return Ok(None);
         }
-        let mut path: Vec<Py<PyAny>> = self.frames.iter().filter_map(|f| f.at.as_ref().map(|a| a.clone_ref(py))).collect();
+        let mut path: Vec<Py<PyAny>> = self
+            .frames
+            .iter()
+            .filter_map(|f| f.at.as_ref().map(|a| a.clone_ref(py)))
+            .collect();
         if let (Some(open), Some(_)) = (&self.open, self.frames.last()) {
             path.push(match &open.key {
                 Some(k) => k.clone_ref(py).into_any(),
@@ -227,7 +249,14 @@ impl Sink for PySink<'_, '_> {
             Some(f) => (f.key.take(), f.len),
             None => (None, 0),
         };
-        self.b.open = Some(OpenString { key, index, attached: false, shown: 0, shown_str: None, seen: 0 });
+        self.b.open = Some(OpenString {
+            key,
+            index,
+            attached: false,
+            shown: 0,
+            shown_str: None,
+            seen: 0,
+        });
         self.b.changed = true;
     }
     fn end_string(&mut self, text: JsonStr<'_>) {
@@ -306,13 +335,19 @@ impl PyParser {
     #[pyo3(signature = (*, lenient = false, max_depth = 1024))]
     fn new(lenient: bool, max_depth: usize) -> Self {
         let mode = if lenient { Mode::Lenient } else { Mode::Strict };
-        PyParser { parser: Parser::new(Options { mode, max_depth }), builder: Builder::default() }
+        PyParser {
+            parser: Parser::new(Options { mode, max_depth }),
+            builder: Builder::default(),
+        }
     }
 
     /// Feeds a chunk (`str`, or UTF-8 `bytes` cut anywhere); True if `value` visibly changed.
     fn feed(&mut self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<bool> {
         self.builder.changed = false;
-        let mut sink = PySink { py, b: &mut self.builder };
+        let mut sink = PySink {
+            py,
+            b: &mut self.builder,
+        };
         let r = if let Ok(s) = chunk.cast::<PyString>() {
             self.parser.feed_str(s.to_str()?, &mut sink)
         } else if let Ok(b) = chunk.cast::<PyBytes>() {
@@ -336,17 +371,28 @@ impl PyParser {
 
     /// Ends the input and returns the complete value, or raises `JSONDecodeError`.
     fn finish(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let mut sink = PySink { py, b: &mut self.builder };
+        let mut sink = PySink {
+            py,
+            b: &mut self.builder,
+        };
         let r = self.parser.finish(&mut sink);
         self.check(py, r)?;
-        Ok(self.builder.root.as_ref().map_or_else(|| py.None(), |v| v.clone_ref(py)))
+        Ok(self
+            .builder
+            .root
+            .as_ref()
+            .map_or_else(|| py.None(), |v| v.clone_ref(py)))
     }
 
     /// The partial value so far (`None` before anything is visible).
     #[getter]
     fn value(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.builder.sync_open_string(py, &self.parser)?;
-        Ok(self.builder.root.as_ref().map_or_else(|| py.None(), |v| v.clone_ref(py)))
+        Ok(self
+            .builder
+            .root
+            .as_ref()
+            .map_or_else(|| py.None(), |v| v.clone_ref(py)))
     }
 
     /// Keys and indices of the innermost visible value still open; `()` is the root, `None` nothing.
@@ -371,10 +417,18 @@ impl PyParser {
         let o = self.parser.options();
         format!(
             "Parser(lenient={}, max_depth={}, depth={}, complete={})",
-            if o.mode == Mode::Lenient { "True" } else { "False" },
+            if o.mode == Mode::Lenient {
+                "True"
+            } else {
+                "False"
+            },
             o.max_depth,
             self.parser.depth(),
-            if self.parser.is_complete() { "True" } else { "False" }
+            if self.parser.is_complete() {
+                "True"
+            } else {
+                "False"
+            }
         )
     }
 }

@@ -7,7 +7,10 @@ fn strict() -> Options {
 }
 
 fn lenient() -> Options {
-    Options { mode: Mode::Lenient, ..Options::default() }
+    Options {
+        mode: Mode::Lenient,
+        ..Options::default()
+    }
 }
 
 /// Parses `input` fed whole, byte by byte, and cut in two at every byte; all must agree.
@@ -28,20 +31,31 @@ fn parse_all_ways(input: &str, options: Options) -> Result<Value, ErrorKind> {
                 break;
             }
         }
-        let r = r.and_then(|_| p.finish(&mut t)).map(|_| t.into_value().unwrap()).map_err(|e| e.kind);
+        let r = r
+            .and_then(|_| p.finish(&mut t))
+            .map(|_| t.into_value().unwrap())
+            .map_err(|e| e.kind);
         assert_eq!(r, whole, "{input:?} cut as {chunks:?}");
     }
     whole
 }
 
 fn obj(members: &[(&str, Value)]) -> Value {
-    Value::Object(members.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+    Value::Object(
+        members
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    )
 }
 
 #[test]
 fn scalars() {
     assert_eq!(parse_all_ways("12", strict()), Ok(Value::Int(12)));
-    assert_eq!(parse_all_ways(" -0.5e+2 ", strict()), Ok(Value::Float(-50.0)));
+    assert_eq!(
+        parse_all_ways(" -0.5e+2 ", strict()),
+        Ok(Value::Float(-50.0))
+    );
     assert_eq!(parse_all_ways("true", strict()), Ok(Value::Bool(true)));
     assert_eq!(parse_all_ways("null", strict()), Ok(Value::Null));
     assert_eq!(
@@ -52,7 +66,10 @@ fn scalars() {
 
 #[test]
 fn strings_and_escapes() {
-    assert_eq!(parse_all_ways(r#""a\"b\\c\n\u00e9\ud83d\ude00é🚀""#, strict()), Ok(Value::String("a\"b\\c\né😀é🚀".into())));
+    assert_eq!(
+        parse_all_ways(r#""a\"b\\c\n\u00e9\ud83d\ude00é🚀""#, strict()),
+        Ok(Value::String("a\"b\\c\né😀é🚀".into()))
+    );
     let lone = parse(br#""\ud83d""#, strict()).unwrap();
     assert_eq!(lone, Value::String("\u{FFFD}".into()));
 }
@@ -65,7 +82,21 @@ fn containers() {
 
 #[test]
 fn strict_rejects() {
-    for bad in ["[1,]", r#"{"a":1,}"#, "NaN", "[1] x", "01", "1.", "-", "[1 2]", "\"\t\"", "tru", "{'a':1}", "[", ""] {
+    for bad in [
+        "[1,]",
+        r#"{"a":1,}"#,
+        "NaN",
+        "[1] x",
+        "01",
+        "1.",
+        "-",
+        "[1 2]",
+        "\"\t\"",
+        "tru",
+        "{'a':1}",
+        "[",
+        "",
+    ] {
         assert!(parse_all_ways(bad, strict()).is_err(), "{bad:?} accepted");
     }
 }
@@ -75,7 +106,10 @@ fn lenient_accepts_llm_output() {
     let text = "Sure! Here it is:\n```json\n{\"a\": [1, 2,], \"b\": \"x\",}\n```\nHope that helps [really].";
     assert_eq!(
         parse_all_ways(text, lenient()),
-        Ok(obj(&[("a", Value::Array(vec![Value::Int(1), Value::Int(2)])), ("b", Value::String("x".into()))]))
+        Ok(obj(&[
+            ("a", Value::Array(vec![Value::Int(1), Value::Int(2)])),
+            ("b", Value::String("x".into()))
+        ]))
     );
 }
 
@@ -85,7 +119,15 @@ fn errors_carry_positions() {
     let mut t = TreeBuilder::new();
     p.feed(b"{\n  \"a\": ", &mut t).unwrap();
     let e = p.feed(b"x}", &mut t).unwrap_err();
-    assert_eq!((e.position.byte, e.position.char, e.position.line, e.position.column), (9, 9, 2, 8));
+    assert_eq!(
+        (
+            e.position.byte,
+            e.position.char,
+            e.position.line,
+            e.position.column
+        ),
+        (9, 9, 2, 8)
+    );
     assert!(e.excerpt.contains("\"a\": x"), "{}", e.excerpt);
     // The parser stays failed, with the same error.
     assert_eq!(p.feed(b"1", &mut t).unwrap_err(), e);
@@ -118,7 +160,11 @@ fn open_string_holds_back_partial_escapes() {
             seen.push(s.as_str().unwrap().to_string());
         }
     }
-    assert!(seen.iter().all(|s| ["", "x", "xé", "xé😀", "xé😀y"].contains(&s.as_str())), "{seen:?}");
+    assert!(
+        seen.iter()
+            .all(|s| ["", "x", "xé", "xé😀", "xé😀y"].contains(&s.as_str())),
+        "{seen:?}"
+    );
     assert!(seen.windows(2).all(|w| w[1].starts_with(&w[0])));
 }
 
@@ -130,6 +176,12 @@ fn partial_tree_grows() {
     let v = t.partial(p.open_string()).unwrap();
     assert_eq!(
         v,
-        obj(&[("a", Value::Array(vec![Value::Int(1), obj(&[("b", Value::String("he".into()))])]))])
+        obj(&[(
+            "a",
+            Value::Array(vec![
+                Value::Int(1),
+                obj(&[("b", Value::String("he".into()))])
+            ])
+        )])
     );
 }

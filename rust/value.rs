@@ -25,7 +25,11 @@ const INDEX_AFTER: usize = 16;
 #[derive(Debug)]
 enum Frame {
     Array(Vec<Value>),
-    Object { members: Vec<(String, Value)>, index: Option<HashMap<String, usize>>, key: Option<String> },
+    Object {
+        members: Vec<(String, Value)>,
+        index: Option<HashMap<String, usize>>,
+        key: Option<String>,
+    },
 }
 
 /// A [`Sink`] that builds a [`Value`] tree.
@@ -76,18 +80,33 @@ impl TreeBuilder {
         match self.stack.last_mut() {
             None => self.root = Some(v),
             Some(Frame::Array(items)) => items.push(v),
-            Some(Frame::Object { members, index, key }) => {
+            Some(Frame::Object {
+                members,
+                index,
+                key,
+            }) => {
                 let k = key.take().expect("a value in an object follows its key");
                 put(members, index.as_mut(), k, v);
                 if index.is_none() && members.len() > INDEX_AFTER {
-                    *index = Some(members.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect());
+                    *index = Some(
+                        members
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (k, _))| (k.clone(), i))
+                            .collect(),
+                    );
                 }
             }
         }
     }
 }
 
-fn put(members: &mut Vec<(String, Value)>, index: Option<&mut HashMap<String, usize>>, k: String, v: Value) {
+fn put(
+    members: &mut Vec<(String, Value)>,
+    index: Option<&mut HashMap<String, usize>>,
+    k: String,
+    v: Value,
+) {
     let found = match &index {
         Some(ix) => ix.get(&k).copied(),
         None => members.iter().position(|(m, _)| *m == k),
@@ -105,7 +124,11 @@ fn put(members: &mut Vec<(String, Value)>, index: Option<&mut HashMap<String, us
 
 impl Sink for TreeBuilder {
     fn begin_object(&mut self) {
-        self.stack.push(Frame::Object { members: Vec::new(), index: None, key: None });
+        self.stack.push(Frame::Object {
+            members: Vec::new(),
+            index: None,
+            key: None,
+        });
     }
     fn begin_array(&mut self) {
         self.stack.push(Frame::Array(Vec::new()));
@@ -132,7 +155,9 @@ impl Sink for TreeBuilder {
             // Rust's float parse is correctly rounded, like Python's float().
             Value::Float(raw.parse().unwrap_or(f64::NAN))
         } else {
-            raw.parse().map(Value::Int).unwrap_or_else(|_| Value::BigInt(raw.to_string()))
+            raw.parse()
+                .map(Value::Int)
+                .unwrap_or_else(|_| Value::BigInt(raw.to_string()))
         };
         self.attach(v);
     }

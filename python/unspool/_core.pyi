@@ -1,5 +1,6 @@
 from typing import Any, final
 
+__all__ = ["Parser", "parse_partial", "__version__"]
 __version__: str
 
 @final
