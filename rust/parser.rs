@@ -279,6 +279,9 @@ impl Parser {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
+        if self.ignores_rest() {
+            return Ok(());
+        }
         if self.carry_len > 0 {
             let have = self.carry_len as usize;
             let width = utf8_width(self.carry[0]);
@@ -305,6 +308,9 @@ impl Parser {
             Err(e) => {
                 let valid = e.valid_up_to();
                 self.run(&input[..valid], sink)?;
+                if self.ignores_rest() {
+                    return Ok(());
+                }
                 let rest = &input[valid..];
                 match e.error_len() {
                     None => {
@@ -335,6 +341,9 @@ impl Parser {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
+        if self.ignores_rest() {
+            return Ok(());
+        }
         if self.carry_len > 0 {
             return Err(self.fail(ErrorKind::InvalidUtf8, &[], 0));
         }
@@ -354,6 +363,11 @@ impl Parser {
             },
         };
         Err(self.fail(ErrorKind::UnexpectedEnd(what), &[], 0))
+    }
+
+    /// Lenient mode stops at the end of the first value: whatever follows, even invalid UTF-8, is ignored.
+    fn ignores_rest(&self) -> bool {
+        self.state == State::Done && self.options.mode == Mode::Lenient
     }
 
     fn fail(&mut self, kind: ErrorKind, chunk: &[u8], offset: usize) -> ParseError {

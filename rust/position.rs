@@ -61,8 +61,15 @@ impl Tracker {
         let mut bytes: Vec<u8> = (0..kept)
             .map(|k| self.recent[(self.start.byte - kept + k) % KEEP])
             .collect();
+        // The ring may begin inside a character: drop its continuation bytes.
+        let cut = bytes.iter().take_while(|&&b| b & 0xC0 == 0x80).count();
+        bytes.drain(..cut);
         bytes.extend_from_slice(&chunk[..offset]);
-        let after = &chunk[offset..(offset + 12).min(chunk.len())];
+        let mut end = (offset + 12).min(chunk.len());
+        while end < chunk.len() && chunk[end] & 0xC0 == 0x80 {
+            end += 1; // never cut a character
+        }
+        let after = &chunk[offset..end];
         let before = String::from_utf8_lossy(&bytes);
         let skip = before.chars().count().saturating_sub(32);
         let mut out: String = before.chars().skip(skip).collect();

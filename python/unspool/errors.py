@@ -31,8 +31,10 @@ class JSONDecodeError(json.JSONDecodeError):
         self.byte_pos = pos if byte_pos is None else byte_pos
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (
-            type(self),
-            (self.msg, self.pos, self.lineno, self.colno),
-            {"excerpt": self.excerpt, "doc": self.doc, "byte_pos": self.byte_pos},
-        )
+        return (_rebuild, (type(self), self.msg, self.pos, self.lineno, self.colno, self.excerpt, self.byte_pos))
+
+
+def _rebuild(
+    cls: type[JSONDecodeError], msg: str, pos: int, lineno: int, colno: int, excerpt: str, byte_pos: int
+) -> JSONDecodeError:
+    return cls(msg, pos, lineno, colno, excerpt=excerpt, byte_pos=byte_pos)

@@ -1,0 +1,1009 @@
+"""The partial-value contract of ``unspool.Parser``, strict and lenient parsing, and errors.
+
+Every example is fed whole and one character at a time, and where bytes matter, as bytes cut at every
+byte: the result must not depend on where the chunks were cut.
+"""
+
+from __future__ import annotations
+
+import codecs
+import copy
+import json
+import pickle
+from typing import Any
+
+import pytest
+import unspool
+from parser_helpers import (
+    assert_same,
+    basic_chunkings,
+    chunkings,
+    decoded_prefix,
+    has_duplicate_keys,
+    is_root_prefix,
+    reference_partial,
+    same,
+)
+from unspool import JSONDecodeError, Parser, parse_partial
+
+
+def feed_all(chunks: list[str | bytes], **options: Any) -> Parser:
+    p = Parser(**options)
+    for chunk in chunks:
+        p.feed(chunk)
+    return p
+
+
+def parse(chunks: list[str | bytes], **options: Any) -> Any:
+    return feed_all(chunks, **options).finish()
+
+
+def raised(chunks: list[str | bytes], **options: Any) -> JSONDecodeError:
+    """Feeds ``chunks`` and finishes, expecting a JSONDecodeError along the way."""
+    p = Parser(**options)
+    with pytest.raises(JSONDecodeError) as info:
+        for chunk in chunks:
+            p.feed(chunk)
+        p.finish()
+    return info.value
+
+
+# ------------------------------------------------------------------------------------ contract examples
+
+# (prefix, value, open_path, complete)
+EXAMPLES: list[tuple[str, Any, Any, bool]] = [
+    # from the contract
+    ('{"a": "hel', {"a": "hel"}, ("a",), False),
+    ('{"a": tr', {}, (), False),
+    ('{"a": true', {"a": True}, (), False),
+    ('{"a": 12', {}, (), False),
+    ('{"a": 12,', {"a": 12}, (), False),
+    ("[1, 2", [1], (), False),
+    ('{"a": [1, {"b": "he', {"a": [1, {"b": "he"}]}, ("a", 1, "b"), False),
+    ('{"a": "\\ud83d', {"a": ""}, ("a",), False),
+    ('{"a": {"b": 1}', {"a": {"b": 1}}, (), False),
+    ("12", None, None, False),
+    ("[1]", [1], None, True),
+    # nothing visible yet
+    ("", None, None, False),
+    (" \n\t\r", None, None, False),
+    ("tru", None, None, False),
+    ("-", None, None, False),
+    ("-1.5e", None, None, False),
+    # containers appear at their opening bracket
+    ("{", {}, (), False),
+    ("[", [], (), False),
+    ("[[", [[]], (0,), False),
+    ("[[]", [[]], (), False),
+    ("[[], {", [[], {}], (1,), False),
+    ("[[1, [2, [3", [[1, [2, []]]], (0, 1, 1), False),
+    # object members appear once the key is whole and the value has started or is whole
+    ('{"a', {}, (), False),
+    ('{"a"', {}, (), False),
+    ('{"a":', {}, (), False),
+    ('{"a": ', {}, (), False),
+    ('{"a": "', {"a": ""}, ("a",), False),
+    ('{"a": "x"', {"a": "x"}, (), False),
+    ('{"a": [', {"a": []}, ("a",), False),
+    ('{"a": {', {"a": {}}, ("a",), False),
+    ('{"a": {}', {"a": {}}, (), False),
+    ('{"a": {"b', {"a": {}}, ("a",), False),
+    ('{"a": nul', {}, (), False),
+    ('{"a": null', {"a": None}, (), False),
+    ('{"a": false,', {"a": False}, (), False),
+    ('{"a": 1, "b": fals', {"a": 1}, (), False),
+    # numbers appear once delimited, never cut
+    ('{"a": 12 ', {"a": 12}, (), False),
+    ('{"a": 12}', {"a": 12}, None, True),
+    ('{"a": -', {}, (), False),
+    ('{"a": 1.', {}, (), False),
+    ('{"a": 1.5e', {}, (), False),
+    ('{"a": 1.5e+', {}, (), False),
+    ('{"a": 1.5e+3', {}, (), False),
+    ("[1.5e+3\n", [1500.0], (), False),
+    ("[-0.0,", [-0.0], (), False),
+    ("[-0,", [0], (), False),
+    ("[1, 2]", [1, 2], None, True),
+    ("[12345678901234567890123,", [12345678901234567890123], (), False),
+    ("12 ", 12, None, True),
+    ("-0.5\t", -0.5, None, True),
+    # array elements likewise
+    ('[1, "a', [1, "a"], (1,), False),
+    ("[1, t", [1], (), False),
+    ("[1, true", [1, True], (), False),
+    ("[null", [None], (), False),
+    # strings grow; cut escapes are held back
+    ('"', "", (), False),
+    ('"ab', "ab", (), False),
+    ('"ab"', "ab", None, True),
+    ('{"a": "x\\', {"a": "x"}, ("a",), False),
+    ('{"a": "x\\u', {"a": "x"}, ("a",), False),
+    ('{"a": "x\\u00', {"a": "x"}, ("a",), False),
+    ('{"a": "x\\u00e', {"a": "x"}, ("a",), False),
+    ('{"a": "x\\u00e9', {"a": "xé"}, ("a",), False),
+    ('{"a": "x\\n', {"a": "x\n"}, ("a",), False),
+    ('{"a": "x\\"', {"a": 'x"'}, ("a",), False),
+    ('{"a": "\\ud83d\\', {"a": ""}, ("a",), False),
+    ('{"a": "\\ud83d\\ude0', {"a": ""}, ("a",), False),
+    ('{"a": "\\ud83d\\ude00', {"a": "😀"}, ("a",), False),
+    ('{"a": "\\ud83dx', {"a": "\ud83dx"}, ("a",), False),
+    ('{"a": "\\ud83d\\n', {"a": "\ud83d\n"}, ("a",), False),
+    ('{"a": "\\ud83d"', {"a": "\ud83d"}, (), False),
+    ('{"a": "\\ude00', {"a": "\ude00"}, ("a",), False),
+    ('["é😀', ["é😀"], (0,), False),
+    # literals at the top level
+    ("true", True, None, True),
+    ("null", None, None, True),
+    ("false ", False, None, True),
+    # duplicate keys: the last one wins
+    ('{"a": 1, "a": "x', {"a": "x"}, ("a",), False),
+    ('{"a": [1], "b": 2, "a": {', {"a": {}, "b": 2}, ("a",), False),
+]
+
+
+@pytest.mark.parametrize(("text", "value", "path", "complete"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_contract_examples(text: str, value: Any, path: Any, complete: bool) -> None:
+    for how, chunks in chunkings(text):
+        p = feed_all(chunks)
+        assert_same(p.value, value, f"value of {text!r} fed {how}")
+        assert_same(p.open_path, path, f"open_path of {text!r} fed {how}")
+        assert p.complete is complete, f"complete of {text!r} fed {how}"
+    assert_same(parse_partial(text), value, "parse_partial(str)")
+    assert_same(parse_partial(text.encode()), value, "parse_partial(bytes)")
+
+
+# (bytes prefix, value, open_path)
+BYTE_EXAMPLES = [
+    (b'{"a": "\xc3', {"a": ""}, ("a",)),
+    (b'{"a": "x\xc3', {"a": "x"}, ("a",)),
+    (b'{"a": "x\xc3\xa9', {"a": "xé"}, ("a",)),
+    (b'["\xf0', [""], (0,)),
+    (b'["\xf0\x9f', [""], (0,)),
+    (b'["\xf0\x9f\x98', [""], (0,)),
+    (b'["\xf0\x9f\x98\x80', ["😀"], (0,)),
+    (b'["\xe4\xb8', [""], (0,)),
+    (b'{"\xc3', {}, ()),
+]
+
+
+@pytest.mark.parametrize(("data", "value", "path"), BYTE_EXAMPLES, ids=[repr(e[0]) for e in BYTE_EXAMPLES])
+def test_utf8_cut_in_bytes_is_held_back(data: bytes, value: Any, path: Any) -> None:
+    for chunks in ([data], [data[i : i + 1] for i in range(len(data))]):
+        p = feed_all(chunks)
+        assert_same(p.value, value, repr(chunks))
+        assert_same(p.open_path, path, repr(chunks))
+    assert_same(parse_partial(data), value)
+
+
+# ----------------------------------------------------------------- every prefix against a reference model
+
+# Valid strict JSON documents; every prefix of each is checked against parser_helpers.reference_partial.
+DOCUMENTS = [
+    '{"a": "hello", "b": [1, 2.5, -3e2, true, false, null], "c": {"d": {}, "e": []}}',
+    '[{"k": "v"}, [[]], "", 0, -0.0, 1E+2, 0.5e-3, "x\\"y\\\\z\\/w"]',
+    '{"s": "a\\u00e9b\\ud83d\\ude00c\\ud83dd\\n\\t\\u0000", "t": "\\ude00\\ud83d", '
+    '"u": "\\ud83d\\ud83d\\ude00"}',
+    '{"é": "ü😀中", "😀": ["ñ", {"ß": "∑"}], "k\\u00e9y": "\\u4e2d"}',
+    " \n\t[ 1 , 2 ,\r\n 3 , [ ] , { } ] \n",
+    '"top-level string with \\u00e9, 😀 and \\ud83d\\ude00"',
+    "123456789012345678901234567890 ",
+    "-1.25e-7",
+    "true",
+    "null",
+    '{"a": {"b": {"c": [[["deep", 1, {"x": null}]]]}}}',
+    '{"a": 1, "b": 2, "a": [3, {"c": "d"}], "b": "e"}',
+    '[[], {}, [[]], [{}], {"": ""}, [""], [0], [-0], [1.0]]',
+    '{"long": "' + "abcdefghij" * 5 + '", "n": [9007199254740993, 1.7976931348623157e308, 5e-324]}',
+]
+
+
+def _check_against_reference(p: Parser, prefix: str, how: str) -> None:
+    value, path, complete = reference_partial(prefix)
+    assert_same(p.value, value, f"value after {prefix!r} ({how})")
+    assert_same(p.open_path, path, f"open_path after {prefix!r} ({how})")
+    assert p.complete is complete, f"complete after {prefix!r} ({how})"
+
+
+class _Nothing:
+    """Stands for "nothing visible yet" (a root of None may also be a visible null)."""
+
+
+NOTHING = _Nothing()
+
+
+def visible(p: Parser) -> Any:
+    """A deep copy of what the parser shows, or NOTHING before anything is visible."""
+    if p.open_path is None and not p.complete:
+        return NOTHING
+    return copy.deepcopy(p.value)
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_every_prefix_char_by_char(doc: str) -> None:
+    p = Parser()
+    shown: Any = NOTHING
+    for i, ch in enumerate(doc):
+        changed = p.feed(ch)
+        _check_against_reference(p, doc[: i + 1], "char by char")
+        now = visible(p)
+        assert changed is (not same(shown, now)), f"feed({ch!r}) after {doc[:i]!r} returned {changed}"
+        shown = now
+    assert_same(p.finish(), json.loads(doc))
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_every_prefix_byte_by_byte(doc: str) -> None:
+    data = doc.encode()
+    p = Parser()
+    shown: Any = NOTHING
+    for i in range(len(data)):
+        changed = p.feed(data[i : i + 1])
+        _check_against_reference(p, decoded_prefix(data[: i + 1]), "byte by byte")
+        now = visible(p)
+        assert changed is (not same(shown, now)), f"feed({data[i : i + 1]!r}) after {data[:i]!r}"
+        shown = now
+    assert_same(p.finish(), json.loads(doc))
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_every_prefix_fed_whole(doc: str) -> None:
+    data = doc.encode()
+    for cut in range(len(data) + 1):
+        prefix = decoded_prefix(data[:cut])
+        p = Parser()
+        p.feed(data[:cut])
+        _check_against_reference(p, prefix, "bytes prefix whole")
+        assert_same(parse_partial(data[:cut]), reference_partial(prefix)[0], f"parse_partial({data[:cut]!r})")
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_values_only_grow(doc: str) -> None:
+    final = json.loads(doc)
+    has_duplicates = has_duplicate_keys(doc)
+    for how, chunks in chunkings(doc):
+        p = Parser()
+        previous: Any = None
+        for chunk in chunks:
+            p.feed(chunk)
+            now = copy.deepcopy(p.value)
+            if not has_duplicates:
+                assert is_root_prefix(now, final), f"{now!r} is not a prefix of {final!r} ({how})"
+                assert is_root_prefix(previous, now), f"{previous!r} then {now!r} ({how})"
+            previous = now
+        assert_same(p.finish(), final, how)
+        assert_same(p.value, final, how)
+
+
+def test_closed_values_are_never_modified() -> None:
+    p = Parser()
+    p.feed('{"a": {"b": [1, 2], "c": "x"}, "d": [')
+    a = p.value["a"]
+    b = a["b"]
+    snapshot = copy.deepcopy(a)
+    root = p.value
+    for chunk in ['{"e": 1}', ", ", '"str', 'ing"', "], ", '"f": {"b": [3]}', ', "g": "y"', "}"]:
+        p.feed(chunk)
+        assert p.value["a"] is a
+        assert p.value["a"]["b"] is b
+        assert same(a, snapshot)
+    final = p.finish()
+    assert final is root
+    assert final["a"] is a and same(a, snapshot)
+    assert same(final, {"a": {"b": [1, 2], "c": "x"}, "d": [{"e": 1}, "string"], "f": {"b": [3]}, "g": "y"})
+
+
+def test_closed_value_replaced_by_duplicate_key_is_not_modified() -> None:
+    p = Parser()
+    p.feed('{"a": {"b": 1}, ')
+    a = p.value["a"]
+    p.feed('"a": {"b": 2, "c": 3}}')
+    assert same(a, {"b": 1})
+    assert same(p.finish(), {"a": {"b": 2, "c": 3}})
+
+
+# ----------------------------------------------------------------------------------------------- changed
+
+
+def test_changed() -> None:
+    p = Parser()
+    steps: list[tuple[str | bytes, bool]] = [
+        ("", False),
+        ("  \n", False),
+        ("[", True),
+        (" ", False),
+        ("1", False),
+        ("2", False),
+        (",", True),
+        (" ", False),
+        ('"', True),
+        ("a", True),
+        ("\\", False),
+        ("u00", False),
+        ("e9", True),
+        ("\\ud83d", False),
+        ("\\ude00", True),
+        ('"', False),
+        (", tr", False),
+        ("ue", True),
+        (", [", True),
+        ("]", False),
+        (", ", False),
+        (b'"\xc3', True),
+        (b"\xa9", True),
+        (b"\xe2\x82", False),
+        (b"\xac", True),
+        ('"', False),
+        ("]", False),
+        ("  ", False),
+    ]
+    for chunk, expected in steps:
+        assert p.feed(chunk) is expected, f"feed({chunk!r}) -> value {p.value!r}"
+    assert same(p.finish(), [12, "aé😀", True, [], "é€"])
+
+
+def test_changed_without_reading_value() -> None:
+    # `changed` must not depend on whether `value` was read in between.
+    p = Parser()
+    assert p.feed('{"a": "x') is True
+    assert p.feed("y") is True
+    assert p.feed("\\") is False
+    assert p.feed("n") is True
+    assert p.feed('"') is False
+    assert p.feed("}") is False
+    assert same(p.value, {"a": "xy\n"})
+
+
+def test_changed_when_whole_document_in_one_chunk() -> None:
+    assert Parser().feed("[]") is True
+    assert Parser().feed("12") is False
+    assert Parser().feed("12 ") is True
+    assert Parser().feed('""') is True
+
+
+# ------------------------------------------------------------------------------------- strict: = json.loads
+
+VALID = [
+    "0",
+    "-0",
+    "-0.0",
+    "0.0",
+    "1",
+    "-1",
+    "1.5",
+    "1E+2",
+    "1e-2",
+    "2.5E-3",
+    "0e0",
+    "123e65",
+    "1e400",
+    "-1e400",
+    "1e-400",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775808",
+    "-9223372036854775809",
+    "123456789012345678901234567890123456789",
+    "1.7976931348623157e308",
+    "5e-324",
+    "0.1",
+    "9007199254740993",
+    "9007199254740993.0",
+    "0.30000000000000004",
+    "true",
+    "false",
+    "null",
+    '""',
+    '"\\u0000\\u001f\\"\\\\\\/\\b\\f\\n\\r\\t"',
+    '"\\ud83d\\ude00"',
+    '"\\ud83d"',
+    '"\\ude00"',
+    '"\\ud83dx"',
+    '"\\ud83d\\ud83d\\ude00"',
+    '"\\ude00\\ud83d"',
+    '"\\uDBFF\\uDFFF"',
+    '"é😀中\u2028\u2029\x7f"',
+    '"' + "a" * 30 + "\\n" + "b" * 30 + "\\u00e9" + "c" * 30 + '"',
+    '["' + "é" * 30 + '", "' + "😀" * 30 + '"]',
+    "[]",
+    "{}",
+    " \t\n\r[ \t\n\r1 \t\n\r, \t\n\r{ \t\n\r} \t\n\r] \t\n\r",
+    '{"a": 1, "b": 2, "a": 3}',
+    '{"b": 1, "a": 2}',
+    '{"": "", "\\u0000": 0, "😀": [null]}',
+    '[1, 1.0, -0, -0.0, true, false, null, "1", [1], {"1": 1}]',
+    '{"a": [{"b": [{"c": [{"d": [[[[[[[[[[]]]]]]]]]]}]}]}]}',
+    '[{"id": 1, "tags": ["x", "y"], "price": 12.50, "ok": true}, '
+    '{"id": 2, "tags": [], "price": 0, "ok": false}]',
+]
+
+
+@pytest.mark.parametrize("doc", VALID)
+def test_strict_finish_equals_json_loads(doc: str) -> None:
+    expected = json.loads(doc)
+    for how, chunks in chunkings(doc):
+        assert_same(parse(chunks), expected, f"{doc!r} fed {how}")
+
+
+def test_top_level_number_completes_at_finish() -> None:
+    for how, chunks in basic_chunkings("123"):
+        p = feed_all(chunks)
+        assert p.value is None and p.open_path is None and not p.complete, how
+        assert_same(p.finish(), 123, how)
+        assert p.complete, how
+        assert p.open_path is None, how
+        assert_same(p.value, 123, how)
+
+
+def test_trailing_whitespace_after_value_is_fine() -> None:
+    p = Parser()
+    p.feed("[1]")
+    assert p.complete
+    assert p.feed("  \n\t\r ") is False
+    assert same(p.finish(), [1])
+
+
+INVALID_STRICT = [
+    "NaN",
+    "[NaN]",
+    "Infinity",
+    "-Infinity",
+    "[-Infinity]",
+    "[1,]",
+    '{"a": 1,}',
+    "[1] x",
+    "[1] [2]",
+    "1 2",
+    '"a" "b"',
+    "// comment\n[1]",
+    "[1 /* c */]",
+    "[1] // c",
+    "# c\n[1]",
+    '{"a" 1}',
+    "{'a': 1}",
+    "{a: 1}",
+    "[01]",
+    "[-01]",
+    "[1.]",
+    "[.5]",
+    "[-]",
+    "[1e]",
+    "[1e+]",
+    "[+1]",
+    "[0x10]",
+    "[1_000]",
+    "[1.5.2]",
+    "[--1]",
+    '["a\x01"]',
+    '["a\nb"]',
+    '["a\tb"]',
+    '["\\x"]',
+    '["\\U0041"]',
+    '["\\u12g4"]',
+    '["\\u12"]',
+    "[tru]",
+    "[True]",
+    "[nul]",
+    "[nulll]",
+    "[1,,2]",
+    "[,1]",
+    "{,}",
+    '{"a":1 "b":2}',
+    '{"a":1,,"b":2}',
+    "[1}",
+    '{"a": 1]',
+    "]",
+    "}",
+    "",
+    "   ",
+    "[",
+    "{",
+    '{"a"',
+    '{"a":',
+    '"abc',
+    '"abc\\',
+    '"\\ud83d',
+    "[1,",
+    "-",
+    "1.",
+    "1e",
+    "1e+",
+    "tru",
+    "[1, 2",
+    '{"a": [1, {"b": "c"}',
+    "\x00",
+    "'a'",
+    "[1]]",
+    "[1x]",
+    '[1"a"]',
+    "[1true]",
+    '{"a":1"b":2}',
+    "[1 2]",
+    "[0 1]",
+    "[00]",
+    "[-00]",
+    "[1.e1]",
+    "[-0.e1]",
+    "[1e5.0]",
+    "[1e5e5]",
+    '["a" "b"]',
+    "[1:2]",
+    '{"a":1:2}',
+    '{"a"::1}',
+    "{1:1}",
+    "{null:1}",
+    '["\\u00"]',
+    '"\\ud83d\\u"',
+    '"\\ud83d\\uZ000"',
+    '{"k": "' + "😀" * 20 + '\\q"}',
+]
+
+
+@pytest.mark.parametrize("doc", INVALID_STRICT)
+def test_strict_rejects(doc: str) -> None:
+    for how, chunks in chunkings(doc):
+        e = raised(chunks)
+        assert isinstance(e, json.JSONDecodeError) and isinstance(e, ValueError), how
+
+
+# Prefixes of valid JSON: feeding must not raise, only finish() may.
+ENDED_EARLY = [
+    "",
+    " ",
+    "[",
+    "{",
+    '{"a"',
+    '{"a":',
+    '{"a": 1',
+    '{"a": 1,',
+    '"abc',
+    '"abc\\',
+    '"abc\\u00',
+    '"\\ud83d',
+    "[1,",
+    "-",
+    "1.",
+    "1e",
+    "1e+",
+    "tru",
+    "fals",
+    "[1, 2",
+    '{"a": [1, {"b": "c"}',
+]
+
+
+@pytest.mark.parametrize("doc", ENDED_EARLY)
+def test_finish_raises_on_input_that_ended_early(doc: str) -> None:
+    for how, chunks in basic_chunkings(doc):
+        p = Parser()
+        for chunk in chunks:
+            p.feed(chunk)  # must not raise: this may still become JSON
+        with pytest.raises(JSONDecodeError):
+            p.finish()
+        assert not p.complete, how
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+# Errors at a character json.loads also points at: (document, expected pos, lineno, colno from json).
+POSITIONED = [
+    '{"a": x',
+    '{"a": x}',
+    "[1, 2,, 3]",
+    '{"a" 1}',
+    '{"a": 1 "b": 2}',
+    "[1] x",
+    "[1]\n\n  x",
+    "[01]",
+    '["a\x01"]',
+    '{\n  "a": [1,\n  x]}',
+    '["é", x]',
+    '["😀😀", x]',
+    '["😀",\n "é", x]',
+    "\n\n\n   }",
+    '{"a": 1, 2}',
+    '{"😀": 1, "b" x}',
+    "[12x]",
+    "[1.5x]",
+    "[1 2]",
+    "[true false]",
+    '["' + "a" * 40 + '\x01"]',
+    '["' + "é" * 30 + '\n"]',
+]
+
+
+def _json_error(doc: str) -> json.JSONDecodeError:
+    with pytest.raises(json.JSONDecodeError) as info:
+        json.loads(doc)
+    return info.value
+
+
+@pytest.mark.parametrize("doc", POSITIONED)
+def test_error_position(doc: str) -> None:
+    expected = _json_error(doc)
+    for how, chunks in chunkings(doc):
+        e = raised(chunks)
+        where = f"{doc!r} fed {how}: {e}"
+        assert (e.pos, e.lineno, e.colno) == (expected.pos, expected.lineno, expected.colno), where
+        assert e.byte_pos == len(doc[: expected.pos].encode()), where
+        assert doc[expected.pos] in e.excerpt, where
+        assert e.msg and isinstance(e.msg, str), where
+        assert e.doc == e.excerpt, where
+
+
+@pytest.mark.parametrize("doc", POSITIONED)
+def test_error_raised_by_the_feed_that_makes_it_invalid(doc: str) -> None:
+    pos = _json_error(doc).pos
+    p = Parser()
+    for ch in doc[:pos]:
+        p.feed(ch)
+    with pytest.raises(JSONDecodeError):
+        p.feed(doc[pos])
+
+
+def test_error_raised_by_feed_not_finish() -> None:
+    p = Parser()
+    p.feed('{"a": [1, 2], "b": ')
+    with pytest.raises(JSONDecodeError) as info:
+        p.feed('x, "c": 3}')
+    assert info.value.pos == 19
+
+
+def test_error_is_sticky_and_value_is_kept() -> None:
+    p = Parser()
+    p.feed('{"a": [1, 2], "b": "text", "c": ')
+    with pytest.raises(JSONDecodeError) as first:
+        p.feed("x")
+    for call in (lambda: p.feed("1}"), lambda: p.feed(b"1}"), lambda: p.feed(""), p.finish, p.finish):
+        with pytest.raises(JSONDecodeError) as again:
+            call()
+        assert (again.value.msg, again.value.pos, again.value.byte_pos) == (
+            first.value.msg,
+            first.value.pos,
+            first.value.byte_pos,
+        )
+    assert same(p.value, {"a": [1, 2], "b": "text"})
+
+
+def test_error_in_open_string_keeps_value() -> None:
+    p = Parser()
+    p.feed('["ok", "partial')
+    with pytest.raises(JSONDecodeError):
+        p.feed("\\q")
+    assert same(p.value, ["ok", "partial"])
+    with pytest.raises(JSONDecodeError):
+        p.finish()
+
+
+def test_finish_error_is_sticky() -> None:
+    p = Parser()
+    p.feed("[1, 2")
+    with pytest.raises(JSONDecodeError) as first:
+        p.finish()
+    with pytest.raises(JSONDecodeError) as again:
+        p.finish()
+    assert again.value.msg == first.value.msg
+    assert same(p.value, [1])
+
+
+def test_error_is_a_json_decode_error() -> None:
+    assert issubclass(unspool.JSONDecodeError, json.JSONDecodeError)
+    with pytest.raises(json.JSONDecodeError):
+        Parser().feed("[x")
+    with pytest.raises(ValueError):
+        Parser().feed("[x")
+
+
+def test_error_fields() -> None:
+    e = raised(['{\n  "key": [1, 2, x]}'])
+    assert (e.pos, e.lineno, e.colno, e.byte_pos) == (18, 2, 17, 18)
+    assert "2, x" in e.excerpt
+    assert str(e)
+
+
+def test_excerpt_shows_input_before_the_error() -> None:
+    doc = '{"key": "value", "list": [1, 2, x]}'
+    for how, chunks in basic_chunkings(doc):
+        e = raised(chunks)
+        assert "[1, 2, x" in e.excerpt, (how, e.excerpt)
+
+
+@pytest.mark.parametrize("filler", ["a", "é", "中", "😀"])
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_excerpt_is_a_piece_of_the_input(filler: str, where: str) -> None:
+    # Whatever the chunking, the excerpt is text from the input, never half a character.
+    doc = '["' + filler * 40 + '", x]' if where == "before" else '[x, "' + filler * 40 + '"]'
+    for how, chunks in basic_chunkings(doc):
+        e = raised(chunks)
+        assert e.excerpt in doc, (how, e.excerpt)
+        assert "x" in e.excerpt, (how, e.excerpt)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_error_pickles(protocol: int) -> None:
+    e = raised(['{"é": [1, 2],\n "b": x}'])
+    back = pickle.loads(pickle.dumps(e, protocol=protocol))
+    assert type(back) is JSONDecodeError
+    assert (back.msg, back.pos, back.lineno, back.colno, back.byte_pos, back.excerpt, back.doc) == (
+        e.msg,
+        e.pos,
+        e.lineno,
+        e.colno,
+        e.byte_pos,
+        e.excerpt,
+        e.doc,
+    )
+    assert str(back) == str(e)
+    assert back.args == e.args
+
+
+def test_error_constructed_by_hand_pickles() -> None:
+    e = JSONDecodeError("Boom", 3, 1, 4, excerpt="abcdef", byte_pos=5)
+    back = pickle.loads(pickle.dumps(e))
+    assert (back.msg, back.pos, back.lineno, back.colno, back.byte_pos, back.excerpt) == (
+        "Boom",
+        3,
+        1,
+        4,
+        5,
+        "abcdef",
+    )
+    assert str(back) == str(e)
+
+
+# Invalid UTF-8: byte_pos is where Python's own decoder says the bad sequence starts.
+INVALID_UTF8 = [
+    b'["ab\xffcd"]',
+    b'["\xc3\xa9\xff"]',
+    b'["\xe2\x82x"]',
+    b'["\xe2\x82\xe2\x82\xac"]',
+    b'["\xc0\xaf"]',
+    b'["\xed\xa0\x80"]',
+    b'["\xf4\x90\x80\x80"]',
+    b'["\x80"]',
+    b'["\xf0\x9f\x98\x80\xfe"]',
+    b"[1, \xff]",
+    b"\xff[]",
+    b'{"\xc3\x28": 1}',
+]
+
+
+@pytest.mark.parametrize("data", INVALID_UTF8, ids=repr)
+def test_invalid_utf8(data: bytes) -> None:
+    with pytest.raises(UnicodeDecodeError) as info:
+        data.decode("utf-8")
+    bad = info.value.start
+    ways = [[data], [data[i : i + 1] for i in range(len(data))]] + [
+        [data[:c], data[c:]] for c in range(1, len(data))
+    ]
+    for chunks in ways:
+        e = raised(chunks)
+        assert e.byte_pos == bad, f"{chunks!r}: {e}"
+        assert e.pos == len(data[:bad].decode()), f"{chunks!r}: {e}"
+    # Fed byte by byte, the error comes as soon as the bytes cannot be UTF-8: no later than Python's
+    # (lax) incremental decoder notices, and not before the bad sequence starts.
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    python_notices = next(i for i in range(len(data)) if _fails(decoder.decode, data[i : i + 1]))
+    p = Parser()
+    raised_at = None
+    for i in range(len(data)):
+        try:
+            p.feed(data[i : i + 1])
+        except JSONDecodeError:
+            raised_at = i
+            break
+    assert raised_at is not None and bad <= raised_at <= python_notices, (raised_at, bad, python_notices)
+
+
+def _fails(f: Any, arg: Any) -> bool:
+    try:
+        f(arg)
+    except ValueError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("data", [b'["\xe2\x82', b'"\xc3', b'["a", "\xf0\x9f\x98'], ids=repr)
+def test_input_ending_inside_a_utf8_sequence(data: bytes) -> None:
+    for chunks in ([data], [data[i : i + 1] for i in range(len(data))]):
+        p = Parser()
+        for chunk in chunks:
+            p.feed(chunk)
+        with pytest.raises(JSONDecodeError):
+            p.finish()
+
+
+@pytest.mark.parametrize("bad", [1, 1.5, None, ["[]"], {"a": 1}, object()])
+def test_feed_rejects_non_text(bad: Any) -> None:
+    with pytest.raises(TypeError):
+        Parser().feed(bad)
+    with pytest.raises(TypeError):
+        parse_partial(bad)
+
+
+# ------------------------------------------------------------------------------------------------- depth
+
+
+def test_max_depth() -> None:
+    assert same(parse(["[[[1]]]"], max_depth=3), [[[1]]])
+    assert same(parse(['{"a": {"b": {"c": 1}}}'], max_depth=3), {"a": {"b": {"c": 1}}})
+    for doc, pos in (("[[[[1]]]]", 3), ('{"a": {"b": {"c": {"d": 1}}}}', 18), ('[{"a": [{', 8)):
+        for how, chunks in basic_chunkings(doc):
+            p = Parser(max_depth=3)
+            with pytest.raises(JSONDecodeError) as info:
+                for chunk in chunks:
+                    p.feed(chunk)
+            assert info.value.pos == pos, (doc, how, info.value)
+
+
+def test_default_max_depth() -> None:
+    assert Parser().feed("[" * 1024) is True
+    with pytest.raises(JSONDecodeError):
+        Parser().feed("[" * 1025)
+    depth = 1024
+    value = parse(["[" * depth + "]" * depth])
+    for _ in range(depth - 1):
+        assert type(value) is list and len(value) == 1
+        value = value[0]
+    assert value == []
+
+
+@pytest.mark.parametrize("what", ["str", "bytes", "byte by byte", "parse_partial"])
+def test_100000_open_brackets_is_an_error_not_a_crash(what: str) -> None:
+    doc = "[" * 100_000
+    with pytest.raises(JSONDecodeError) as info:
+        if what == "str":
+            Parser().feed(doc)
+        elif what == "bytes":
+            Parser().feed(doc.encode())
+        elif what == "byte by byte":
+            p = Parser()
+            for _ in range(100_000):
+                p.feed(b"[")
+        else:
+            parse_partial(doc)
+    assert info.value.pos == 1024
+
+
+def test_deep_nesting_within_a_large_max_depth() -> None:
+    depth = 100_000
+    p = Parser(max_depth=depth)
+    p.feed("[" * depth)
+    p.feed("]" * depth)
+    value = p.finish()
+    for _ in range(depth - 1):
+        assert type(value) is list and len(value) == 1
+        value = value[0]
+    assert value == []
+
+
+# ----------------------------------------------------------------------------------------------- lenient
+
+LENIENT = [
+    ('Here is the JSON:\n```json\n{"a": [1, 2,],}\n```\nHope it helps!', {"a": [1, 2]}),
+    ("[1] trailing {garbage", [1]),
+    ('He said "hi": {"a": 1} and then {"b": 2}', {"a": 1}),
+    ("The answer is 42: [42]", [42]),
+    ('{"a": "line\nbreak\ttab\x01"}', {"a": "line\nbreak\ttab\x01"}),
+    ("[1, 2, 3,]", [1, 2, 3]),
+    ('{"a": {"b": [],},}', {"a": {"b": []}}),
+    ('[{"x": 1,},]', [{"x": 1}]),
+    ('   {"a": 1}   ', {"a": 1}),
+    ("```\n[true, false, null]\n```", [True, False, None]),
+    ("[1]] extra", [1]),
+    ('{"a": "' + "x" * 30 + "\n" + "y" * 30 + '"}', {"a": "x" * 30 + "\n" + "y" * 30}),
+    ("[1] NaN", [1]),
+]
+
+
+@pytest.mark.parametrize(("doc", "expected"), LENIENT, ids=[d for d, _ in LENIENT])
+def test_lenient(doc: str, expected: Any) -> None:
+    for how, chunks in chunkings(doc):
+        p = Parser(lenient=True)
+        for chunk in chunks:
+            p.feed(chunk)
+        assert p.complete, how
+        assert_same(p.finish(), expected, f"{doc!r} fed {how}")
+        assert_same(p.value, expected, how)
+    assert_same(parse_partial(doc, lenient=True), expected)
+
+
+def test_lenient_partial_values() -> None:
+    assert parse_partial("Sure! Here", lenient=True) is None
+    assert same(parse_partial('Sure! ```json\n{"a": "he', lenient=True), {"a": "he"})
+    assert same(parse_partial('Sure! ```json\n{"a": [1, 2,', lenient=True), {"a": [1, 2]})
+    p = Parser(lenient=True)
+    assert p.feed("Some prose, no JSON yet.") is False
+    assert p.value is None and p.open_path is None
+    assert p.feed('{"a": "b') is True
+    assert p.open_path == ("a",)
+
+
+def test_lenient_ignores_what_follows_the_value() -> None:
+    p = Parser(lenient=True)
+    p.feed('{"a": [1, 2]}')
+    a = p.value["a"]
+    assert p.complete
+    assert p.open_path is None
+    for chunk in ["\n```", "\nThat is all. {", '"b": 2}', "]]]"]:
+        assert p.feed(chunk) is False
+    assert same(p.value, {"a": [1, 2]})
+    assert p.value["a"] is a
+    assert same(p.finish(), {"a": [1, 2]})
+
+
+@pytest.mark.parametrize(
+    ("chunks", "expected"),
+    [
+        ([b"[1] caf\xc3"], [1]),
+        ([b"[1]", b" caf\xc3"], [1]),
+        ([b"[1]", b" caf", b"\xc3"], [1]),
+        ([b"[1] \xff\xfe and more"], [1]),
+        ([b'{"a": 1}\n\xe2\x82'], {"a": 1}),
+        ([b'{"a": 1}', b"\n\xe2\x82", b"x"], {"a": 1}),
+    ],
+    ids=[
+        "cut char at the end",
+        "cut char in a later chunk",
+        "cut char in its own chunk",
+        "invalid bytes",
+        "cut 3-byte char",
+        "invalid sequence across chunks",
+    ],
+)
+def test_lenient_ignores_any_bytes_after_the_value(chunks: list[bytes], expected: Any) -> None:
+    # What follows the value is ignored, even if it is not (or not yet whole) UTF-8: e.g. a stream cut
+    # off in the middle of a character of the closing remarks.
+    p = Parser(lenient=True)
+    for chunk in chunks:
+        p.feed(chunk)
+    assert p.complete
+    assert_same(p.finish(), expected)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "no json here",
+        "",
+        "```json\n",
+        '```json\n{"a": 1',
+        "[1, 2",
+        '{"a": x}',
+        '{"a": NaN}',
+        "[1,,]",
+        "{'a': 1}",
+    ],
+)
+def test_lenient_rejects(doc: str) -> None:
+    for how, chunks in basic_chunkings(doc):
+        e = raised(chunks, lenient=True)
+        assert isinstance(e, JSONDecodeError), how
+
+
+def test_lenient_still_reports_positions() -> None:
+    e = raised(['Answer:\n{"a": x}'], lenient=True)
+    assert (e.pos, e.lineno, e.colno) == (14, 2, 7)
+
+
+def test_strict_is_the_default() -> None:
+    with pytest.raises(JSONDecodeError):
+        parse(["[1,]"])
+    with pytest.raises(JSONDecodeError):
+        parse_partial("Here: [1]")
+    with pytest.raises(JSONDecodeError):
+        parse(['["a\nb"]'])
+
+
+# ----------------------------------------------------------------------------------------- parse_partial
+
+
+def test_parse_partial() -> None:
+    assert same(parse_partial('{"a": [1, {"b": "he'), {"a": [1, {"b": "he"}]})
+    assert same(parse_partial(b'{"a": "\xc3'), {"a": ""})
+    assert parse_partial("12") is None
+    assert parse_partial("") is None
+    assert same(parse_partial("[1]"), [1])
+    with pytest.raises(JSONDecodeError):
+        parse_partial('{"a": x')
+    with pytest.raises(JSONDecodeError):
+        parse_partial("[1] x")
