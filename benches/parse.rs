@@ -1,1 +1,179 @@
-fn main() {}
+//! Criterion bench: the resumable parser fed in 64-byte chunks against `serde_json::from_slice`.
+//!
+//! `cargo bench --bench parse`. The document is a product catalog of the same shape and size as
+//! benches/workload.py's `catalog_doc(400)` (~325 KB: non-ASCII words, CJK, emoji, `\"`, `\n`, `\\`),
+//! generated here from a fixed seed so the bench needs no Python and gives the same bytes everywhere.
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use unspool::{Options, Parser, TreeBuilder, Value};
+
+const WORDS: &[&str] = &[
+    "fast", "light", "sturdy", "elegant", "compact", "durable", "quiet", "smart", "warm", "bright", "soft",
+    "bold", "crisp", "smooth", "eco", "waterproof", "portable", "modular", "classic", "modern", "vintage",
+    "premium", "budget", "everyday", "travel", "outdoor", "kitchen", "office", "garden", "studio", "café",
+    "naïve", "über", "déjà-vu", "jalapeño", "façade", "smörgåsbord", "niño", "crème", "brûlée", "日本",
+    "東京", "카페", "привет", "мир", "γειά", "emoji", "🚀", "✨", "🎧", "📦", "👍",
+];
+const NAMES: &[&str] = &["Alice", "Bo", "Chloé", "Dmitri", "Eun-ji", "Farah", "Günther", "Hiro", "Inés", "José"];
+
+/// SplitMix64: small, fast and fully deterministic.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `lo..=hi`.
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo + 1)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.next() as usize % items.len()]
+    }
+}
+
+/// Appends `s` as a JSON string: non-ASCII stays raw, as `json.dumps(ensure_ascii=False)` writes it.
+fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn sentence(rng: &mut Rng, n: usize) -> String {
+    let mut text = (0..n).map(|_| rng.pick(WORDS)).collect::<Vec<_>>().join(" ");
+    let roll = rng.unit();
+    if roll < 0.2 {
+        text.push_str(" \"quoted\"");
+    } else if roll < 0.3 {
+        text.push_str("\nsecond line");
+    } else if roll < 0.35 {
+        text.push_str(" C:\\path\\to");
+    }
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+fn product(out: &mut String, rng: &mut Rng, i: usize) {
+    out.push_str("{\"sku\":");
+    push_json_str(out, &format!("SKU-{i:06}"));
+    out.push_str(",\"name\":");
+    let n = rng.range(2, 4) as usize;
+    push_json_str(out, &sentence(rng, n));
+    out.push_str(",\"description\":");
+    push_json_str(out, &sentence(rng, 40));
+    // Prices with two decimals, written shortest-round-trip like Python's float repr.
+    let _ = write!(out, ",\"price\":{}", rng.range(100, 200_000) as f64 / 100.0);
+    out.push_str(",\"currency\":");
+    push_json_str(out, rng.pick(&["USD", "EUR", "JPY"]));
+    let _ = write!(out, ",\"in_stock\":{}", rng.unit() < 0.7);
+    let _ = write!(out, ",\"stock_count\":{}", rng.range(0, 5000));
+    out.push_str(",\"tags\":[");
+    for t in 0..rng.range(0, 5) {
+        if t > 0 {
+            out.push(',');
+        }
+        push_json_str(out, rng.pick(WORDS));
+    }
+    out.push(']');
+    let mut dim = || rng.range(10, 1000) as f64 / 10.0;
+    let _ = write!(out, ",\"dimensions\":{{\"width\":{:?},\"height\":{:?},\"depth\":{:?}}}", dim(), dim(), dim());
+    let _ = write!(
+        out,
+        ",\"released\":\"{:04}-{:02}-{:02}T{:02}:{:02}:00+00:00\"",
+        rng.range(2020, 2025),
+        rng.range(1, 12),
+        rng.range(1, 28),
+        rng.range(0, 23),
+        rng.range(0, 59)
+    );
+    out.push_str(",\"discontinued\":");
+    out.push_str(["true", "false", "null"][rng.range(0, 2) as usize]);
+    out.push_str(",\"reviews\":[");
+    for r in 0..rng.range(0, 3) {
+        if r > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"author\":");
+        push_json_str(out, rng.pick(NAMES));
+        let _ = write!(out, ",\"rating\":{},\"text\":", rng.range(1, 5));
+        push_json_str(out, &sentence(rng, 15));
+        out.push('}');
+    }
+    out.push_str("]}");
+}
+
+/// Compact JSON of a catalog with `n_products` products (400 ≈ 325 KB).
+fn catalog_doc(n_products: usize, seed: u64) -> String {
+    let mut rng = Rng(seed);
+    let mut out = String::from("{\"store\":\"Ünspool Outfitters 🧵\",\"products\":[");
+    for i in 0..n_products {
+        if i > 0 {
+            out.push(',');
+        }
+        product(&mut out, &mut rng, i);
+    }
+    out.push_str("]}");
+    out
+}
+
+fn parse_chunked(doc: &[u8], size: usize) -> Value {
+    let mut parser = Parser::new(Options::default());
+    let mut tree = TreeBuilder::new();
+    for chunk in doc.chunks(size) {
+        parser.feed(chunk, &mut tree).expect("valid JSON");
+    }
+    parser.finish(&mut tree).expect("complete JSON");
+    tree.into_value().expect("a value")
+}
+
+fn bench(c: &mut Criterion) {
+    let doc = catalog_doc(400, 42);
+    let bytes = doc.as_bytes();
+    // The generator must give valid JSON, and both parsers must agree on its shape.
+    let ours = parse_chunked(bytes, 64);
+    let theirs: serde_json::Value = serde_json::from_slice(bytes).expect("serde_json parses the catalog");
+    match (&ours, &theirs) {
+        (Value::Object(m), serde_json::Value::Object(t)) => assert_eq!(m.len(), t.len()),
+        _ => panic!("catalog is not an object"),
+    }
+    assert_eq!(ours, unspool::parse(bytes, Options::default()).unwrap());
+
+    let mut g = c.benchmark_group(format!("catalog_{}KB", bytes.len() / 1000));
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("unspool_resumable_64B_chunks", |b| b.iter(|| parse_chunked(black_box(bytes), 64)));
+    g.bench_function("serde_json_from_slice_value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(bytes)).unwrap())
+    });
+    // For reference: the same parser fed the whole document, and fed LLM-token-sized 4-byte chunks.
+    g.bench_function("unspool_whole", |b| b.iter(|| parse_chunked(black_box(bytes), bytes.len())));
+    g.bench_function("unspool_resumable_4B_chunks", |b| b.iter(|| parse_chunked(black_box(bytes), 4)));
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -31,7 +31,10 @@ class JSONDecodeError(json.JSONDecodeError):
         self.byte_pos = pos if byte_pos is None else byte_pos
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (type(self), self.msg, self.pos, self.lineno, self.colno, self.excerpt, self.byte_pos))
+        return (
+            _rebuild,
+            (type(self), self.msg, self.pos, self.lineno, self.colno, self.excerpt, self.byte_pos),
+        )
 
 
 def _rebuild(
