@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["JSONDecodeError"]
+__all__ = ["IncompleteOutputError", "JSONDecodeError"]
 
 
 class JSONDecodeError(json.JSONDecodeError):
@@ -41,3 +41,17 @@ def _rebuild(
     cls: type[JSONDecodeError], msg: str, pos: int, lineno: int, colno: int, excerpt: str, byte_pos: int
 ) -> JSONDecodeError:
     return cls(msg, pos, lineno, colno, excerpt=excerpt, byte_pos=byte_pos)
+
+
+class IncompleteOutputError(ValueError):
+    """The output ended before its JSON value did (cut short, or the stream stopped).
+
+    ``partial`` is the last partial object, ``text`` all text received, ``usage`` the token usage when the
+    API reported it.
+    """
+
+    def __init__(self, message: str, *, partial: Any = None, text: str = "", usage: Any = None) -> None:
+        super().__init__(message)
+        self.partial = partial
+        self.text = text
+        self.usage = usage

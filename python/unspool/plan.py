@@ -1,0 +1,582 @@
+"""The plan: a response model compiled once into nodes, one per position the schema allows in the JSON.
+
+Each node knows how its JSON value streams (a string that grows, a container that gains members, or an
+atom that appears only once whole and valid) and how to validate the value once it has closed.
+"""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel, RootModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
+
+from .markers import Done, NotNull
+from .partial import make_partial, partial_class
+
+__all__ = ["MISSING", "Node", "compile_plan"]
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""Not visible yet."""
+
+
+class Frame:
+    """One open container on the open path, with the values of its children that have closed."""
+
+    __slots__ = ("node", "raw", "done", "n")
+
+    def __init__(self, node: Node, raw: Any, done: Any) -> None:
+        self.node = node
+        self.raw = raw
+        self.done = done  # list (lists) or dict (objects) of finished children
+        self.n = 0  # raw members already looked at
+
+
+class Validation:
+    """What closes need from the engine: where to record errors, and pydantic's options."""
+
+    errors: list[ValidationError]
+    context: Any
+    strict: bool | None
+    invalid: set[int]
+
+    def closed(self, node: Node, raw: Any) -> Any:
+        raise NotImplementedError
+
+
+class Node:
+    """How one JSON position streams. The base is an atom: shown only once closed and valid."""
+
+    atomic = True
+    streams_text = False
+
+    def __init__(self, tp: Any) -> None:
+        self.tp = tp
+        self._adapter: TypeAdapter[Any] | None = None
+
+    @property
+    def adapter(self) -> TypeAdapter[Any]:
+        if self._adapter is None:
+            self._adapter = TypeAdapter(self.tp)
+        return self._adapter
+
+    def empty(self) -> Any:
+        """What a field of this type shows before its value has started."""
+        return None
+
+    def validate(self, raw: Any, v: Validation) -> Any:
+        """The validated value of a closed `raw`; on failure the raw value, with the error recorded."""
+        try:
+            if v.strict:
+                import json
+
+                return self.adapter.validate_json(json.dumps(raw), strict=True, context=v.context)
+            return self.adapter.validate_python(raw, context=v.context)
+        except ValidationError as e:
+            v.errors.append(e)
+            v.invalid.add(id(raw))
+            return raw
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        return self.validate(raw, v)
+
+    # Containers override these three.
+    def frame(self, raw: Any, open_key: Any) -> Frame | None:
+        """A frame for an open container `raw`, or None if it is not shown while open."""
+        return None
+
+    def child(self, frame: Frame, key: Any) -> Node:
+        return OPAQUE
+
+    def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
+        return MISSING
+
+    def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
+        """Takes in the children of `frame` that closed since the last call."""
+
+    def finish(self, frame: Frame, v: Validation) -> Any:
+        return self.close(frame.raw, v)
+
+    def open_text(self, raw: str) -> Any:
+        return raw if self.streams_text else MISSING
+
+
+class Opaque(Node):
+    """Inside an atom: nothing is shown and nothing validated until the atom closes."""
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        return raw
+
+
+OPAQUE = Opaque(Any)
+
+
+class Trusted(Node):
+    """An atom whose JSON form is already its value (plain int, bool, str): no validation call."""
+
+    def __init__(self, tp: Any, accepts: tuple[type, ...]) -> None:
+        super().__init__(tp)
+        self.accepts = accepts
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        if type(raw) in self.accepts and not v.strict:
+            return raw
+        return self.validate(raw, v)
+
+
+class FloatNode(Node):
+    def close(self, raw: Any, v: Validation) -> Any:
+        if type(raw) is float and not v.strict:
+            return raw
+        return self.validate(raw, v)
+
+
+class LiteralNode(Node):
+    def __init__(self, tp: Any) -> None:
+        super().__init__(tp)
+        self.values = {(type(a), a) for a in get_args(tp)}
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        if (type(raw), raw) in self.values:
+            return raw
+        return self.validate(raw, v)
+
+
+class Text(Node):
+    """A string that is shown as it grows."""
+
+    atomic = False
+    streams_text = True
+
+    def __init__(self, tp: Any, constrained: bool) -> None:
+        super().__init__(tp)
+        self.constrained = constrained
+
+    def empty(self) -> Any:
+        return ""
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        if type(raw) is str and not self.constrained:
+            return raw
+        return self.validate(raw, v)
+
+
+class AnyNode(Node):
+    """Plain JSON: strings grow, containers gain members, nothing is validated."""
+
+    atomic = False
+    streams_text = True
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        return raw
+
+    def frame(self, raw: Any, open_key: Any) -> Frame | None:
+        return Frame(self, raw, [] if type(raw) is list else {})
+
+    def child(self, frame: Frame, key: Any) -> Node:
+        return self
+
+    def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
+        _sync_members(frame, self, open_key, v)
+
+    def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
+        return _container_snapshot(frame, open_key, open_child)
+
+    def finish(self, frame: Frame, v: Validation) -> Any:
+        _sync_members(frame, self, None, v)
+        return frame.done
+
+
+def _sync_members(frame: Frame, node: Node, open_key: Any, v: Validation) -> None:
+    raw = frame.raw
+    total = len(raw) - (open_key is not None)
+    if total <= frame.n:
+        return
+    if type(raw) is list:
+        done = frame.done
+        child = node.child
+        for i in range(frame.n, total):
+            done.append(v.closed(child(frame, i), raw[i]))
+    else:
+        keys = list(raw)[frame.n : total]
+        for k in keys:
+            frame.done[k] = v.closed(node.child(frame, k), raw[k])
+    frame.n = total
+
+
+def _container_snapshot(frame: Frame, open_key: Any, open_child: Any) -> Any:
+    if type(frame.done) is list:
+        out = frame.done.copy()
+        if open_child is not MISSING:
+            out.append(open_child)
+        return out
+    out_d = frame.done.copy()
+    if open_child is not MISSING:
+        out_d[open_key] = open_child
+    return out_d
+
+
+class ListNode(Node):
+    atomic = False
+
+    def __init__(self, tp: Any, item: Node) -> None:
+        super().__init__(tp)
+        self.item = item
+
+    def empty(self) -> Any:
+        return []
+
+    def frame(self, raw: Any, open_key: Any) -> Frame | None:
+        return Frame(self, raw, []) if type(raw) is list else None
+
+    def child(self, frame: Frame, key: Any) -> Node:
+        return self.item
+
+    def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
+        _sync_members(frame, self, open_key, v)
+
+    def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
+        return _container_snapshot(frame, open_key, open_child)
+
+    def finish(self, frame: Frame, v: Validation) -> Any:
+        _sync_members(frame, self, None, v)
+        # Items are validated instances already; this checks the list's own constraints.
+        return self.validate(frame.done, v) if not any(id(x) in v.invalid for x in frame.done) else frame.done
+
+
+class DictNode(ListNode):
+    def empty(self) -> Any:
+        return {}
+
+    def frame(self, raw: Any, open_key: Any) -> Frame | None:
+        return Frame(self, raw, {}) if type(raw) is dict else None
+
+    def finish(self, frame: Frame, v: Validation) -> Any:
+        _sync_members(frame, self, None, v)
+        bad = any(id(x) in v.invalid for x in frame.done.values())
+        return frame.done if bad else self.validate(frame.done, v)
+
+
+@dataclass
+class FieldPlan:
+    name: str
+    node: Node
+    not_null: bool
+    empty: Callable[[], Any]
+
+
+@dataclass
+class ModelNode(Node):
+    tp: Any
+    fields: dict[str, FieldPlan] = field(default_factory=dict)
+    not_null: tuple[str, ...] = ()
+    partial_cls: Any = None
+    _adapter: TypeAdapter[Any] | None = None
+
+    atomic = False
+
+    def empty(self) -> Any:
+        return None
+
+    def frame(self, raw: Any, open_key: Any) -> Frame | None:
+        return Frame(self, raw, {}) if type(raw) is dict else None
+
+    def child(self, frame: Frame, key: Any) -> Node:
+        fp = self.fields.get(key)
+        return fp.node if fp is not None else OPAQUE
+
+    def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
+        _sync_members(frame, self, open_key, v)
+
+    def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
+        values: dict[str, Any] = {}
+        done = frame.done
+        names = []
+        for key, fp in self.fields.items():
+            if key in done:
+                values[fp.name] = done[key]
+                names.append(fp.name)
+            elif key == open_key and open_child is not MISSING:
+                values[fp.name] = open_child
+            elif fp.name not in values:
+                values[fp.name] = fp.empty()
+        for name in self.not_null:
+            if values.get(name) is None:
+                return MISSING
+        return make_partial(self.partial_cls, values, frozenset(names))
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        frame = Frame(self, raw, {})
+        return self.finish(frame, v)
+
+    def finish(self, frame: Frame, v: Validation) -> Any:
+        _sync_members(frame, self, None, v)
+        data = {**frame.raw, **frame.done}
+        try:
+            return self.tp.model_validate(data, context=v.context, strict=v.strict)
+        except ValidationError as e:
+            v.errors.append(e)
+            shown = self.snapshot(frame, None, MISSING)
+            if shown is MISSING:
+                shown = make_partial(self.partial_cls, {}, frozenset())
+            v.invalid.add(id(shown))
+            return shown
+
+
+class RootNode(Node):
+    """A `RootModel`: streams as its root type, shown wrapped in the model."""
+
+    atomic = False
+
+    def __init__(self, tp: Any, inner: Node) -> None:
+        super().__init__(tp)
+        self.inner = inner
+        self.streams_text = inner.streams_text
+        self.partial_cls = partial_class(tp)
+
+    def _wrap(self, value: Any) -> Any:
+        return value if value is MISSING else make_partial(self.partial_cls, {"root": value}, frozenset())
+
+    def frame(self, raw: Any, open_key: Any) -> Frame | None:
+        f = self.inner.frame(raw, open_key)
+        if f is not None:
+            f.node = self
+            f.inner_node = self.inner  # type: ignore[attr-defined]
+        return f
+
+    def child(self, frame: Frame, key: Any) -> Node:
+        return self.inner.child(frame, key)
+
+    def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
+        self.inner.sync(frame, open_key, v)
+
+    def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
+        return self._wrap(self.inner.snapshot(frame, open_key, open_child))
+
+    def open_text(self, raw: str) -> Any:
+        return self._wrap(self.inner.open_text(raw))
+
+    def finish(self, frame: Frame, v: Validation) -> Any:
+        return self._close_value(self.inner.finish(frame, v), v)
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        return self._close_value(self.inner.close(raw, v), v)
+
+    def _close_value(self, value: Any, v: Validation) -> Any:
+        if id(value) in v.invalid:
+            return self._wrap(value)
+        return self.validate(value, v)
+
+
+class UnionNode(Node):
+    """`A | B | None`: an open value streams as the first member consistent with what has arrived."""
+
+    atomic = False
+
+    def __init__(self, tp: Any, members: list[Node], nullable: bool) -> None:
+        super().__init__(tp)
+        self.members = members
+        self.nullable = nullable
+        self.streams_text = any(m.streams_text for m in members)
+
+    def empty(self) -> Any:
+        return None
+
+    def _pick(self, raw: Any) -> Node | None:
+        for m in self.members:
+            if isinstance(m, ModelNode):
+                if type(raw) is dict and all(k in m.fields for k in raw):
+                    return m
+            elif isinstance(m, (DictNode, AnyNode)) and type(raw) is dict:
+                return m
+            elif isinstance(m, ListNode) and not isinstance(m, DictNode) and type(raw) is list:
+                return m
+        for m in self.members:
+            if isinstance(m, ModelNode) and type(raw) is dict:
+                return m
+        return None
+
+    def frame(self, raw: Any, open_key: Any) -> Frame | None:
+        m = self._pick(raw)
+        return m.frame(raw, open_key) if m is not None else None
+
+    def open_text(self, raw: str) -> Any:
+        for m in self.members:
+            if m.streams_text:
+                return m.open_text(raw)
+        return MISSING
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        if raw is None and self.nullable:
+            return None
+        if len(self.members) == 1:
+            return v.closed(self.members[0], raw)
+        return self.validate(raw, v)
+
+
+class Discriminated(Node):
+    """A tagged union: held back until the tag has arrived whole, then streams as that member."""
+
+    atomic = False
+
+    def __init__(self, tp: Any, key: str, members: dict[Any, Node], nullable: bool) -> None:
+        super().__init__(tp)
+        self.key = key
+        self.members = members
+        self.nullable = nullable
+
+    def frame(self, raw: Any, open_key: Any) -> Frame | None:
+        if type(raw) is not dict or self.key not in raw or open_key == self.key:
+            return None
+        m = self.members.get(raw[self.key])
+        return m.frame(raw, open_key) if m is not None else None
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        if raw is None and self.nullable:
+            return None
+        m = self.members.get(raw.get(self.key)) if type(raw) is dict else None
+        return v.closed(m, raw) if m is not None else self.validate(raw, v)
+
+
+_TRUSTED: dict[Any, tuple[type, ...]] = {int: (int,), bool: (bool,), str: (str,)}
+
+
+def _split_annotated(tp: Any) -> tuple[Any, list[Any]]:
+    meta: list[Any] = []
+    while get_origin(tp) is Annotated:
+        args = get_args(tp)
+        tp, meta = args[0], [*meta, *args[1:]]
+    return tp, meta
+
+
+def compile_plan(tp: Any) -> Node:
+    """The plan for a response model (cached per type)."""
+    key = tp
+    try:
+        hit = _plans.get(key)
+    except TypeError:  # unhashable annotation
+        return _compile(tp, [])
+    if hit is None:
+        hit = _plans[key] = _compile(tp, [])
+    return hit
+
+
+_plans: dict[Any, Node] = {}
+
+
+def _compile(tp: Any, meta: list[Any]) -> Node:
+    inner, more = _split_annotated(tp)
+    meta = [*meta, *more]
+    full = Annotated[(inner, *meta)] if meta else inner  # type: ignore[valid-type]
+    if any(m is Done for m in meta):
+        return Node(full)
+    constraints = [m for m in meta if m is not NotNull and not isinstance(m, str)]
+    disc = next((m.discriminator for m in meta if isinstance(m, FieldInfo) and m.discriminator), None)
+    origin, args = get_origin(inner), get_args(inner)
+
+    if inner is Any or inner is object or inner is None or inner is type(None):
+        return AnyNode(full) if inner is not None and inner is not type(None) else Node(full)
+    if origin in (Union, types.UnionType):
+        members = [a for a in args if a is not type(None)]
+        nullable = len(members) < len(args)
+        if disc is not None and isinstance(disc, str):
+            tags: dict[Any, Node] = {}
+            for m in members:
+                mn = _compile(m, [])
+                if isinstance(mn, ModelNode):
+                    f = m.model_fields.get(disc) or next(
+                        (fi for fi in m.model_fields.values() if fi.alias == disc), None
+                    )
+                    if f is not None:
+                        for value in get_args(f.annotation):
+                            tags[value] = mn
+            if tags:
+                return Discriminated(full, _json_key_for_tag(members, disc), tags, nullable)
+        nodes = [_compile(m, []) for m in members]
+        if len(nodes) == 1 and not constraints:
+            n = nodes[0]
+            return UnionNode(full, [n], nullable) if nullable else n
+        return UnionNode(full, nodes, nullable)
+    if isinstance(inner, type) and issubclass(inner, RootModel):
+        root_tp = inner.model_fields["root"].annotation
+        return RootNode(inner, _compile(root_tp, list(inner.model_fields["root"].metadata)))
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        return _compile_model(inner) if not constraints else Node(full)
+    if origin in (list, typing.List, set, frozenset, typing.Sequence, tuple) or inner in (list, tuple):  # noqa: UP006
+        if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+            return Node(full)
+        item = _compile(args[0], []) if args else AnyNode(Any)
+        return ListNode(full, item)
+    if origin in (dict, typing.Dict, typing.Mapping) or inner is dict:  # noqa: UP006
+        value = _compile(args[1], []) if len(args) == 2 else AnyNode(Any)
+        return DictNode(full, value)
+    if inner is str:
+        return Text(full, constrained=bool(constraints))
+    if origin is Literal:
+        return LiteralNode(full) if not constraints else Node(full)
+    if inner in _TRUSTED and not constraints:
+        return Trusted(full, _TRUSTED[inner])
+    if inner is float and not constraints:
+        return FloatNode(full)
+    if isinstance(inner, type) and issubclass(inner, enum.Enum):
+        return Node(full)
+    return Node(full)
+
+
+def _json_key_for_tag(members: list[Any], disc: str) -> str:
+    for m in members:
+        f = m.model_fields.get(disc)
+        if f is not None:
+            return f.validation_alias if isinstance(f.validation_alias, str) else (f.alias or disc)
+    return disc
+
+
+def _compile_model(model: type[BaseModel]) -> ModelNode:
+    node = ModelNode(model)
+    _plans.setdefault(model, node)  # recursive models refer to themselves
+    node.partial_cls = partial_class(model)
+    gen = model.model_config.get("alias_generator")
+    not_null = []
+    for name, info in model.model_fields.items():
+        key = _json_key(name, info, gen)
+        fnode = _compile(info.annotation, list(info.metadata))
+        fp = FieldPlan(name, fnode, any(m is NotNull for m in info.metadata), _empty_for(info, fnode))
+        node.fields[key] = fp
+        if model.model_config.get("populate_by_name") or model.model_config.get("validate_by_name"):
+            node.fields.setdefault(name, fp)
+        if fp.not_null:
+            not_null.append(name)
+    node.not_null = tuple(not_null)
+    return node
+
+
+def _json_key(name: str, info: FieldInfo, gen: Any) -> str:
+    va = info.validation_alias
+    if isinstance(va, str):
+        return va
+    if info.alias:
+        return info.alias
+    return name
+
+
+def _empty_for(info: FieldInfo, node: Node) -> Callable[[], Any]:
+    if info.default_factory is not None:
+        return info.default_factory  # type: ignore[return-value]
+    if not info.is_required():
+        default = info.default
+        return lambda: default
+    e = node.empty()
+    if isinstance(e, (list, dict)):
+        return type(e)
+    return lambda: e

@@ -1,0 +1,170 @@
+"""`unspool.stream` / `unspool.astream`: thin sync and async loops around one `Engine`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Any, Generic, TypeVar
+
+from .engine import Engine
+
+__all__ = ["AsyncStream", "Stream", "astream", "stream"]
+
+T = TypeVar("T")
+
+
+class _Shell(Generic[T]):
+    """What sync and async streams share: the engine, pacing, and the `items()` bookkeeping."""
+
+    def __init__(self, response_model: Any, lenient: bool, min_interval: float | None, **validation: Any) -> None:
+        self._engine = Engine(response_model, lenient=lenient, **validation)
+        self._min_interval = min_interval
+        self._last_yield = 0.0
+        self._yielded: Any = None
+        self._items_seen = 0
+        self._ended = False
+
+    @property
+    def text(self) -> str:
+        """All text received so far."""
+        return self._engine.text
+
+    @property
+    def partial(self) -> Any:
+        """The last partial object yielded."""
+        return self._yielded
+
+    @property
+    def errors(self) -> list[Any]:
+        """Validation errors of parts that closed invalid (they stay visible unvalidated)."""
+        return self._engine.errors
+
+    def _step(self, chunk: str | bytes) -> bool:
+        """Feeds a chunk; True if a new partial should be yielded now."""
+        if not self._engine.feed(chunk):
+            return False
+        if self._min_interval is not None:
+            now = time.monotonic()
+            if now - self._last_yield < self._min_interval:
+                return False
+            self._last_yield = now
+        self._yielded = self._engine.partial
+        return True
+
+    def _end(self) -> bool:
+        """Ends the input; True if the final state still has to be yielded."""
+        self._ended = True
+        self._final = self._engine.finish()
+        if self._yielded is self._engine.partial:
+            return False
+        self._yielded = self._engine.partial
+        return True
+
+    def _new_items(self) -> list[Any]:
+        frames = self._engine.frames
+        final = self._engine._final
+        from .plan import MISSING
+
+        if final is not MISSING and isinstance(final, list):
+            done = final
+        elif frames and isinstance(frames[0].done, list):
+            done = frames[0].done
+        else:
+            return []
+        out = [x for x in done[self._items_seen :] if id(x) not in self._engine.invalid]
+        self._items_seen = len(done)
+        return out
+
+
+class Stream(_Shell[T]):
+    """Iterate for partial objects; `get_final_response()` for the validated result."""
+
+    def __init__(self, chunks: Iterable[str | bytes], response_model: Any, **kw: Any) -> None:
+        super().__init__(response_model, **kw)
+        self._chunks = iter(chunks)
+
+    def __iter__(self) -> Iterator[T]:
+        for chunk in self._chunks:
+            if self._step(chunk):
+                yield self._yielded
+        if not self._ended and self._end():
+            yield self._yielded
+
+    def items(self) -> Iterator[Any]:
+        """Each element of a list root, once, validated, as soon as it closes."""
+        for chunk in self._chunks:
+            self._step(chunk)
+            yield from self._new_items()
+        if not self._ended:
+            self._end()
+        yield from self._new_items()
+
+    def get_final_response(self) -> T:
+        """Consumes what is left and returns the fully validated object."""
+        for _ in self:
+            pass
+        if not self._ended:
+            self._end()
+        return self._final  # type: ignore[no-any-return]
+
+
+class AsyncStream(_Shell[T]):
+    """`async for` partial objects; `await get_final_response()` for the validated result."""
+
+    def __init__(self, chunks: AsyncIterable[str | bytes], response_model: Any, **kw: Any) -> None:
+        super().__init__(response_model, **kw)
+        self._chunks = chunks.__aiter__()
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for chunk in self._chunks:
+            if self._step(chunk):
+                yield self._yielded
+        if not self._ended and self._end():
+            yield self._yielded
+
+    async def items(self) -> AsyncIterator[Any]:
+        async for chunk in self._chunks:
+            self._step(chunk)
+            for item in self._new_items():
+                yield item
+        if not self._ended:
+            self._end()
+        for item in self._new_items():
+            yield item
+
+    async def get_final_response(self) -> T:
+        async for _ in self:
+            pass
+        if not self._ended:
+            self._end()
+        return self._final  # type: ignore[no-any-return]
+
+
+def stream(
+    chunks: Iterable[str | bytes],
+    response_model: Any = None,
+    *,
+    lenient: bool = False,
+    min_interval: float | None = None,
+    context: Any = None,
+    strict: bool | None = None,
+) -> Stream[Any]:
+    """Partial objects of `response_model` from any iterable of text chunks."""
+    return Stream(
+        chunks, response_model, lenient=lenient, min_interval=min_interval, context=context, strict=strict
+    )
+
+
+def astream(
+    chunks: AsyncIterable[str | bytes],
+    response_model: Any = None,
+    *,
+    lenient: bool = False,
+    min_interval: float | None = None,
+    context: Any = None,
+    strict: bool | None = None,
+) -> AsyncStream[Any]:
+    """Like `stream`, from an async iterable of text chunks."""
+    return AsyncStream(
+        chunks, response_model, lenient=lenient, min_interval=min_interval, context=context, strict=strict
+    )
