@@ -41,7 +41,8 @@ def partial_class(model: type[BaseModel]) -> type[BaseModel]:
             "__repr_name__": lambda self: model.__name__,
             **{name: None for name in annotations},
         }
-        cls = type(model)(model.__name__, (model, _PartialMixin), ns)
+        meta: Any = type(model)
+        cls = meta(model.__name__, (model, _PartialMixin), ns)
         _classes[model] = cls
     return cls
 
@@ -70,7 +71,7 @@ class Partial(Generic[T]):
         origin, args = get_origin(item), get_args(item)
         if origin is not None and args:
             try:
-                return origin[tuple(Partial[a] for a in args)]
+                return origin[tuple(Partial.__class_getitem__(a) for a in args)]
             except TypeError:
                 return item
         return item

@@ -478,7 +478,7 @@ _plans: dict[Any, Node] = {}
 def _compile(tp: Any, meta: list[Any]) -> Node:
     inner, more = _split_annotated(tp)
     meta = [*meta, *more]
-    full = Annotated[(inner, *meta)] if meta else inner  # type: ignore[valid-type]
+    full = Annotated.__class_getitem__((inner, *meta)) if meta else inner  # type: ignore[attr-defined]
     if any(m is Done for m in meta):
         return Node(full)
     constraints = [m for m in meta if m is not NotNull and not isinstance(m, str)]

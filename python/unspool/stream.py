@@ -16,7 +16,9 @@ T = TypeVar("T")
 class _Shell(Generic[T]):
     """What sync and async streams share: the engine, pacing, and the `items()` bookkeeping."""
 
-    def __init__(self, response_model: Any, lenient: bool, min_interval: float | None, **validation: Any) -> None:
+    def __init__(
+        self, response_model: Any, lenient: bool, min_interval: float | None, **validation: Any
+    ) -> None:
         self._engine = Engine(response_model, lenient=lenient, **validation)
         self._min_interval = min_interval
         self._last_yield = 0.0
