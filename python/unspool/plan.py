@@ -282,6 +282,8 @@ class ModelNode(Node):
     fields: dict[str, FieldPlan] = field(default_factory=dict)
     not_null: tuple[str, ...] = ()
     partial_cls: Any = None
+    # What each field shows before its value starts (shared: snapshots are never mutated).
+    template: dict[str, Any] = field(default_factory=dict)
     _adapter: TypeAdapter[Any] | None = None
 
     atomic = False
@@ -297,32 +299,41 @@ class ModelNode(Node):
         return fp.node if fp is not None else OPAQUE
 
     def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
-        _sync_members(frame, self, open_key, v)
+        raw = frame.raw
+        total = len(raw) - (open_key is not None)
+        if total <= frame.n:
+            return
+        fields = self.fields
+        for k in list(raw)[frame.n : total]:
+            fp = fields.get(k)
+            if fp is not None:  # unknown keys stay in `raw` for the model's own validation
+                frame.done[fp.name] = v.closed(fp.node, raw[k])
+        frame.n = total
 
     def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
-        values: dict[str, Any] = {}
+        # One dict copy and one update: this is the hot path (once per chunk per open object).
+        values = self.template.copy()
         done = frame.done
-        names = []
-        for key, fp in self.fields.items():
-            if key in done:
-                values[fp.name] = done[key]
-                names.append(fp.name)
-            elif key == open_key and open_child is not MISSING:
+        values.update(done)
+        if open_child is not MISSING:
+            fp = self.fields.get(open_key)
+            if fp is not None:
                 values[fp.name] = open_child
-            elif fp.name not in values:
-                values[fp.name] = fp.empty()
         for name in self.not_null:
-            if values.get(name) is None:
+            if values[name] is None:
                 return MISSING
-        return make_partial(self.partial_cls, values, frozenset(names))
+        return make_partial(self.partial_cls, values, frozenset(done))
 
     def close(self, raw: Any, v: Validation) -> Any:
         frame = Frame(self, raw, {})
         return self.finish(frame, v)
 
     def finish(self, frame: Frame, v: Validation) -> Any:
-        _sync_members(frame, self, None, v)
-        data = {**frame.raw, **frame.done}
+        self.sync(frame, None, v)
+        data = dict(frame.raw)
+        for key, fp in self.fields.items():
+            if fp.name in frame.done and key in data:
+                data[key] = frame.done[fp.name]
         try:
             return self.tp.model_validate(data, context=v.context, strict=v.strict)
         except ValidationError as e:
@@ -558,6 +569,7 @@ def _compile_model(model: type[BaseModel]) -> ModelNode:
         if fp.not_null:
             not_null.append(name)
     node.not_null = tuple(not_null)
+    node.template = {fp.name: fp.empty() for fp in node.fields.values()}
     return node
 
 
