@@ -6,9 +6,8 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
-from pydantic import BaseModel, Field, TypeAdapter
-
 import unspool
+from pydantic import BaseModel, Field, TypeAdapter
 
 
 class Idea(BaseModel):
@@ -42,7 +41,7 @@ def test_list_streams_item_by_item() -> None:
         assert final_last["title"].startswith(last.title)
         assert final_last["blurb"].startswith(last.blurb)
         assert isinstance(last, Idea)
-    assert all(a is not b for a, b in zip(seen, seen[1:]))
+    assert all(a is not b for a, b in zip(seen, seen[1:], strict=False))
     final = s.get_final_response()
     assert final == TypeAdapter(list[Idea]).validate_json(DOC)
     assert all(type(i) is Idea for i in final)
