@@ -10,22 +10,31 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use unspool::{Options, Parser, TreeBuilder, Value};
 
-const WORDS: &[&str] = &[
-    "fast", "light", "sturdy", "elegant", "compact", "durable", "quiet", "smart", "warm", "bright", "soft",
-    "bold", "crisp", "smooth", "eco", "waterproof", "portable", "modular", "classic", "modern", "vintage",
-    "premium", "budget", "everyday", "travel", "outdoor", "kitchen", "office", "garden", "studio", "café",
-    "naïve", "über", "déjà-vu", "jalapeño", "façade", "smörgåsbord", "niño", "crème", "brûlée", "日本",
-    "東京", "카페", "привет", "мир", "γειά", "emoji", "🚀", "✨", "🎧", "📦", "👍",
+/// The words of benches/workload.py, split on spaces.
+const WORDS_TEXT: &str = "fast light sturdy elegant compact durable quiet smart warm bright soft bold \
+    crisp smooth eco waterproof portable modular classic modern vintage premium budget everyday travel \
+    outdoor kitchen office garden studio café naïve über déjà-vu jalapeño façade smörgåsbord niño crème \
+    brûlée 日本 東京 카페 привет мир γειά emoji 🚀 ✨ 🎧 📦 👍";
+const NAMES: &[&str] = &[
+    "Alice", "Bo", "Chloé", "Dmitri", "Eun-ji", "Farah", "Günther", "Hiro", "Inés", "José",
 ];
-const NAMES: &[&str] = &["Alice", "Bo", "Chloé", "Dmitri", "Eun-ji", "Farah", "Günther", "Hiro", "Inés", "José"];
 
-/// SplitMix64: small, fast and fully deterministic.
-struct Rng(u64);
+/// SplitMix64 (small, fast and fully deterministic), with the word list to draw from.
+struct Rng {
+    state: u64,
+    words: Vec<&'static str>,
+}
 
 impl Rng {
+    fn new(seed: u64) -> Self {
+        Rng {
+            state: seed,
+            words: WORDS_TEXT.split_whitespace().collect(),
+        }
+    }
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
@@ -39,6 +48,10 @@ impl Rng {
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
         items[self.next() as usize % items.len()]
+    }
+    fn word(&mut self) -> &'static str {
+        let i = self.next() as usize % self.words.len();
+        self.words[i]
     }
 }
 
@@ -62,7 +75,7 @@ fn push_json_str(out: &mut String, s: &str) {
 }
 
 fn sentence(rng: &mut Rng, n: usize) -> String {
-    let mut text = (0..n).map(|_| rng.pick(WORDS)).collect::<Vec<_>>().join(" ");
+    let mut text = (0..n).map(|_| rng.word()).collect::<Vec<_>>().join(" ");
     let roll = rng.unit();
     if roll < 0.2 {
         text.push_str(" \"quoted\"");
@@ -97,11 +110,17 @@ fn product(out: &mut String, rng: &mut Rng, i: usize) {
         if t > 0 {
             out.push(',');
         }
-        push_json_str(out, rng.pick(WORDS));
+        push_json_str(out, rng.word());
     }
     out.push(']');
     let mut dim = || rng.range(10, 1000) as f64 / 10.0;
-    let _ = write!(out, ",\"dimensions\":{{\"width\":{:?},\"height\":{:?},\"depth\":{:?}}}", dim(), dim(), dim());
+    let _ = write!(
+        out,
+        ",\"dimensions\":{{\"width\":{:?},\"height\":{:?},\"depth\":{:?}}}",
+        dim(),
+        dim(),
+        dim()
+    );
     let _ = write!(
         out,
         ",\"released\":\"{:04}-{:02}-{:02}T{:02}:{:02}:00+00:00\"",
@@ -129,7 +148,7 @@ fn product(out: &mut String, rng: &mut Rng, i: usize) {
 
 /// Compact JSON of a catalog with `n_products` products (400 ≈ 325 KB).
 fn catalog_doc(n_products: usize, seed: u64) -> String {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut out = String::from("{\"store\":\"Ünspool Outfitters 🧵\",\"products\":[");
     for i in 0..n_products {
         if i > 0 {
@@ -156,7 +175,8 @@ fn bench(c: &mut Criterion) {
     let bytes = doc.as_bytes();
     // The generator must give valid JSON, and both parsers must agree on its shape.
     let ours = parse_chunked(bytes, 64);
-    let theirs: serde_json::Value = serde_json::from_slice(bytes).expect("serde_json parses the catalog");
+    let theirs: serde_json::Value =
+        serde_json::from_slice(bytes).expect("serde_json parses the catalog");
     match (&ours, &theirs) {
         (Value::Object(m), serde_json::Value::Object(t)) => assert_eq!(m.len(), t.len()),
         _ => panic!("catalog is not an object"),
@@ -165,13 +185,22 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group(format!("catalog_{}KB", bytes.len() / 1000));
     g.throughput(Throughput::Bytes(bytes.len() as u64));
-    g.bench_function("unspool_resumable_64B_chunks", |b| b.iter(|| parse_chunked(black_box(bytes), 64)));
+    // 2–4 ms an iteration: 50 samples in 6 s each, so that no bench overruns its time.
+    g.sample_size(50)
+        .measurement_time(std::time::Duration::from_secs(6));
+    g.bench_function("unspool_resumable_64B_chunks", |b| {
+        b.iter(|| parse_chunked(black_box(bytes), 64))
+    });
     g.bench_function("serde_json_from_slice_value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(black_box(bytes)).unwrap())
     });
     // For reference: the same parser fed the whole document, and fed LLM-token-sized 4-byte chunks.
-    g.bench_function("unspool_whole", |b| b.iter(|| parse_chunked(black_box(bytes), bytes.len())));
-    g.bench_function("unspool_resumable_4B_chunks", |b| b.iter(|| parse_chunked(black_box(bytes), 4)));
+    g.bench_function("unspool_whole", |b| {
+        b.iter(|| parse_chunked(black_box(bytes), bytes.len()))
+    });
+    g.bench_function("unspool_resumable_4B_chunks", |b| {
+        b.iter(|| parse_chunked(black_box(bytes), 4))
+    });
     g.finish();
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import datetime, timedelta, timezone
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -46,7 +46,7 @@ class Product(BaseModel):
     tags: list[str]
     dimensions: Dimensions
     released: datetime
-    discontinued: Optional[bool]
+    discontinued: bool | None
     reviews: list[Review]
 
 

@@ -17,4 +17,6 @@ pub use parser::{JsonStr, Mode, Options, Parser, Sink};
 pub use value::{parse, TreeBuilder, Value};
 
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod tests;

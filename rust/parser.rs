@@ -291,7 +291,7 @@ impl Parser {
             input = &input[take..];
             let seq = self.carry;
             let seq = &seq[..self.carry_len as usize];
-            match std::str::from_utf8(seq) {
+            match simdutf8::compat::from_utf8(seq) {
                 Ok(_) => {
                     self.carry_len = 0;
                     self.run(seq, sink)?;
@@ -303,7 +303,7 @@ impl Parser {
                 }
             }
         }
-        match std::str::from_utf8(input) {
+        match simdutf8::compat::from_utf8(input) {
             Ok(_) => self.run(input, sink),
             Err(e) => {
                 let valid = e.valid_up_to();

@@ -143,12 +143,12 @@ impl Sink for TreeBuilder {
     }
     fn key(&mut self, key: JsonStr<'_>) {
         if let Some(Frame::Object { key: k, .. }) = self.stack.last_mut() {
-            *k = Some(key.to_string_lossy());
+            *k = Some(owned(key));
         }
     }
     fn begin_string(&mut self) {}
     fn end_string(&mut self, text: JsonStr<'_>) {
-        self.attach(Value::String(text.to_string_lossy()));
+        self.attach(Value::String(owned(text)));
     }
     fn number(&mut self, raw: &str, is_float: bool) {
         let v = if is_float {
@@ -166,6 +166,14 @@ impl Sink for TreeBuilder {
     }
     fn null(&mut self) {
         self.attach(Value::Null);
+    }
+}
+
+/// The text as an owned `String`, without validating it again (lone surrogates become U+FFFD).
+fn owned(s: JsonStr<'_>) -> String {
+    match s.as_str() {
+        Some(text) => text.to_owned(),
+        None => s.to_string_lossy(),
     }
 }
 

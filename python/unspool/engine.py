@@ -13,7 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ._core import Parser
 from .errors import IncompleteOutputError
-from .plan import MISSING, Frame, Node, Validation, compile_plan
+from .plan import MISSING, MODEL, Frame, Node, Validation, compile_plan
 
 __all__ = ["Engine"]
 
@@ -36,6 +36,13 @@ class Engine(Validation):
         self._parts: list[str] = []
         self._final: Any = MISSING
         self.partial: Any = None
+        # The open path as last seen: parser events then, snapshot specs, and whether the open
+        # string shows (and whether a NotNull object could hold the snapshot back).
+        self._events = -1
+        self._path: Any = None
+        self._specs: list[tuple[Any, ...]] = []
+        self._text = False
+        self._may_hold = False
 
     @property
     def text(self) -> str:
@@ -57,35 +64,58 @@ class Engine(Validation):
     def feed(self, chunk: str | bytes) -> bool:
         """Feeds one chunk; True if the partial object visibly changed (then see `partial`)."""
         self._parts.append(chunk if isinstance(chunk, str) else chunk.decode("utf-8", "replace"))
-        if not self.parser.feed(chunk) or self._final is not MISSING:
+        parser = self.parser
+        if not parser.feed(chunk) or self._final is not MISSING:
             return False
+        events = parser.events
+        if events == self._events:
+            # Only the open string grew: same path, nothing closed. The common case by far (~90% of
+            # token-sized chunks), so it is one call into the core.
+            if not self._text:
+                return False
+            snap = parser.snapshot(self._specs, True)
+            if self._may_hold and snap == self.partial:
+                return False
+            self.partial = snap
+            return True
+        self._events = events
         return self._update()
 
     def _update(self) -> bool:
         parser = self.parser
-        root = parser.value
         if parser.complete:
             for f in self.frames:
                 self._closed[id(f.raw)] = f
             self.frames = []
-            self._final = self.closed(self.plan, root)
+            self._final = self.closed(self.plan, parser.value)
             self._closed.clear()
+            self._text = False
             snap = self._final
         else:
             path = parser.open_path
             if path is None:  # a top-level scalar still being read
                 return False
-            snap = self._walk(root, path)
-            if snap is MISSING:
-                snap = None
+            snap = self._walk(parser.value, path)
         if snap == self.partial and type(snap) is type(self.partial):
             return False
         self.partial = snap
         return True
 
     def _walk(self, root: Any, path: tuple[Any, ...]) -> Any:
+        """Brings the frames in line with the open path, takes in what closed, and snapshots."""
+        if path == self._path:
+            # Same open containers (a container cannot close and reopen at the same path): only take
+            # in what closed inside them.
+            for k, kept in enumerate(self.frames):
+                open_key = path[k] if k < len(path) else None
+                if len(kept.raw) - (open_key is not None) > kept.n:
+                    kept.node.sync(kept, open_key, self)
+            self._closed.clear()
+            return self.parser.snapshot(self._specs, self._text)
+        self._path = path
         old = self.frames
         frames: list[Frame] = []
+        f: Frame | None
         node = self.plan
         raw = root
         depth = len(path)
@@ -93,7 +123,7 @@ class Engine(Validation):
         while type(raw) in (dict, list):
             open_key = path[i] if i < depth else None
             f = old[i] if i < len(old) else None
-            if f is None or f.raw is not raw or (i and f.node is not node and not _same_kind(f, node)):
+            if f is None or f.raw is not raw:
                 f = node.frame(raw, open_key)
                 if f is None:  # not shown while open (an atom, or a union not yet decided)
                     break
@@ -103,27 +133,26 @@ class Engine(Validation):
             node = f.node.child(f, open_key)
             raw = raw[open_key]
             i += 1
-        kept = {id(f) for f in frames}
+        on_path = {id(f) for f in frames}
         for f in old:
-            if id(f) not in kept:
+            if id(f) not in on_path:
                 self._closed[id(f.raw)] = f
         self.frames = frames
-        for k in range(len(frames) - 1, -1, -1):
-            frames[k].node.sync(frames[k], path[k] if k < depth else None, self)
-        self._closed.clear()
-        # Build the snapshot from the innermost open value out.
-        if len(frames) == depth and depth and type(raw) is str:
-            child = node.open_text(raw)
-        elif not frames and type(raw) is str:
-            child = node.open_text(raw)
-        else:
-            child = MISSING
-        if len(frames) < depth and type(raw) is not str:
-            child = MISSING
+        specs: list[tuple[Any, ...]] = []
         for k in range(len(frames) - 1, -1, -1):
             f = frames[k]
-            child = f.node.snapshot(f, path[k] if k < depth else None, child)
-        return child
+            open_key = path[k] if k < depth else None
+            if len(f.raw) - (open_key is not None) > f.n:
+                f.node.sync(f, open_key, self)
+            if open_key != f.open_key or open_key is None:
+                f.open_key = open_key
+                f.specs = f.node.specs(f, open_key)
+            specs[:0] = f.specs
+        self._closed.clear()
+        self._specs = specs
+        self._text = type(raw) is str and len(frames) == depth and node.streams_text
+        self._may_hold = any(s[0] == MODEL and s[5] for s in specs)
+        return self.parser.snapshot(specs, self._text)
 
     def finish(self) -> Any:
         """Ends the input: the fully validated object, or raises (see `Stream.get_final_response`)."""
@@ -141,7 +170,3 @@ class Engine(Validation):
                 self.parser.value, context=self.context, strict=self.strict
             )
         return self._final
-
-
-def _same_kind(frame: Frame, node: Node) -> bool:
-    return getattr(frame.node, "inner", None) is node

@@ -16,8 +16,9 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, RootModel, TypeAdapter, ValidationError
 from pydantic.fields import FieldInfo
 
+from ._core import build_partial
 from .markers import Done, NotNull
-from .partial import make_partial, partial_class
+from .partial import partial_class
 
 __all__ = ["MISSING", "Node", "compile_plan"]
 
@@ -34,13 +35,16 @@ MISSING: Any = _Missing()
 class Frame:
     """One open container on the open path, with the values of its children that have closed."""
 
-    __slots__ = ("node", "raw", "done", "n")
+    __slots__ = ("node", "raw", "done", "n", "open_key", "specs")
 
     def __init__(self, node: Node, raw: Any, done: Any) -> None:
         self.node = node
         self.raw = raw
         self.done = done  # list (lists) or dict (objects) of finished children
         self.n = 0  # raw members already looked at
+        # This level's snapshot specs, kept while its open child stays the same.
+        self.open_key: Any = MISSING
+        self.specs: list[tuple[Any, ...]] = []
 
 
 class Validation:
@@ -99,17 +103,15 @@ class Node:
     def child(self, frame: Frame, key: Any) -> Node:
         return OPAQUE
 
-    def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
-        return MISSING
+    def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
+        """How to build this level of a snapshot (see `build_partial` in the core)."""
+        return []
 
     def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
         """Takes in the children of `frame` that closed since the last call."""
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         return self.close(frame.raw, v)
-
-    def open_text(self, raw: str) -> Any:
-        return raw if self.streams_text else MISSING
 
 
 class Opaque(Node):
@@ -190,8 +192,8 @@ class AnyNode(Node):
     def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
         _sync_members(frame, self, open_key, v)
 
-    def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
-        return _container_snapshot(frame, open_key, open_child)
+    def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
+        return [_container_spec(frame, open_key)]
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         _sync_members(frame, self, None, v)
@@ -215,16 +217,12 @@ def _sync_members(frame: Frame, node: Node, open_key: Any, v: Validation) -> Non
     frame.n = total
 
 
-def _container_snapshot(frame: Frame, open_key: Any, open_child: Any) -> Any:
-    if type(frame.done) is list:
-        out = frame.done.copy()
-        if open_child is not MISSING:
-            out.append(open_child)
-        return out
-    out_d = frame.done.copy()
-    if open_child is not MISSING:
-        out_d[open_key] = open_child
-    return out_d
+def _container_spec(frame: Frame, open_key: Any) -> tuple[Any, ...]:
+    return (LIST, frame.done) if type(frame.done) is list else (DICT, frame.done, open_key)
+
+
+# Level kinds of `build_partial` specs.
+MODEL, LIST, DICT, ROOT_MODEL = 0, 1, 2, 3
 
 
 class ListNode(Node):
@@ -246,8 +244,8 @@ class ListNode(Node):
     def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
         _sync_members(frame, self, open_key, v)
 
-    def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
-        return _container_snapshot(frame, open_key, open_child)
+    def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
+        return [_container_spec(frame, open_key)]
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         _sync_members(frame, self, None, v)
@@ -284,6 +282,8 @@ class ModelNode(Node):
     partial_cls: Any = None
     # What each field shows before its value starts (shared: snapshots are never mutated).
     template: dict[str, Any] = field(default_factory=dict)
+    # Every partial instance has all fields (shared set: partials are never assigned to).
+    fields_set: set[str] = field(default_factory=set)
     _adapter: TypeAdapter[Any] | None = None
 
     atomic = False
@@ -310,19 +310,10 @@ class ModelNode(Node):
                 frame.done[fp.name] = v.closed(fp.node, raw[k])
         frame.n = total
 
-    def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
-        # One dict copy and one update: this is the hot path (once per chunk per open object).
-        values = self.template.copy()
-        done = frame.done
-        values.update(done)
-        if open_child is not MISSING:
-            fp = self.fields.get(open_key)
-            if fp is not None:
-                values[fp.name] = open_child
-        for name in self.not_null:
-            if values[name] is None:
-                return MISSING
-        return make_partial(self.partial_cls, values, frozenset(done))
+    def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
+        fp = self.fields.get(open_key) if open_key is not None else None
+        name = fp.name if fp is not None else None
+        return [(MODEL, self.partial_cls, self.template, frame.done, name, self.not_null, self.fields_set)]
 
     def close(self, raw: Any, v: Validation) -> Any:
         frame = Frame(self, raw, {})
@@ -338,9 +329,9 @@ class ModelNode(Node):
             return self.tp.model_validate(data, context=v.context, strict=v.strict)
         except ValidationError as e:
             v.errors.append(e)
-            shown = self.snapshot(frame, None, MISSING)
-            if shown is MISSING:
-                shown = make_partial(self.partial_cls, {}, frozenset())
+            shown = build_partial(self.specs(frame, None), None)
+            if shown is None:
+                shown = build_partial([(MODEL, *self.specs(frame, None)[0][1:5], (), self.fields_set)], None)
             v.invalid.add(id(shown))
             return shown
 
@@ -356,14 +347,10 @@ class RootNode(Node):
         self.streams_text = inner.streams_text
         self.partial_cls = partial_class(tp)
 
-    def _wrap(self, value: Any) -> Any:
-        return value if value is MISSING else make_partial(self.partial_cls, {"root": value}, frozenset())
-
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
         f = self.inner.frame(raw, open_key)
         if f is not None:
             f.node = self
-            f.inner_node = self.inner  # type: ignore[attr-defined]
         return f
 
     def child(self, frame: Frame, key: Any) -> Node:
@@ -372,11 +359,8 @@ class RootNode(Node):
     def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
         self.inner.sync(frame, open_key, v)
 
-    def snapshot(self, frame: Frame, open_key: Any, open_child: Any) -> Any:
-        return self._wrap(self.inner.snapshot(frame, open_key, open_child))
-
-    def open_text(self, raw: str) -> Any:
-        return self._wrap(self.inner.open_text(raw))
+    def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
+        return [(ROOT_MODEL, self.partial_cls, {"root"}), *self.inner.specs(frame, open_key)]
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         return self._close_value(self.inner.finish(frame, v), v)
@@ -386,7 +370,7 @@ class RootNode(Node):
 
     def _close_value(self, value: Any, v: Validation) -> Any:
         if id(value) in v.invalid:
-            return self._wrap(value)
+            return build_partial([(ROOT_MODEL, self.partial_cls, {"root"})], value)
         return self.validate(value, v)
 
 
@@ -421,12 +405,6 @@ class UnionNode(Node):
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
         m = self._pick(raw)
         return m.frame(raw, open_key) if m is not None else None
-
-    def open_text(self, raw: str) -> Any:
-        for m in self.members:
-            if m.streams_text:
-                return m.open_text(raw)
-        return MISSING
 
     def close(self, raw: Any, v: Validation) -> Any:
         if raw is None and self.nullable:
@@ -570,6 +548,7 @@ def _compile_model(model: type[BaseModel]) -> ModelNode:
             not_null.append(name)
     node.not_null = tuple(not_null)
     node.template = {fp.name: fp.empty() for fp in node.fields.values()}
+    node.fields_set = set(node.template)
     return node
 
 

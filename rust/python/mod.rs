@@ -10,6 +10,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 
+mod snapshot;
+
 use crate::error::ParseError;
 use crate::parser::{JsonStr, Mode, Options, Parser, Sink};
 
@@ -48,6 +50,8 @@ struct Builder {
     frames: Vec<Frame>,
     open: Option<OpenString>,
     changed: bool,
+    /// Count of parser events (everything but string growth): unchanged means only the open string grew.
+    events: u64,
     /// A Python error raised while building (e.g. an integer too long for `int()`).
     error: Option<PyErr>,
 }
@@ -222,19 +226,23 @@ impl PySink<'_, '_> {
 
 impl Sink for PySink<'_, '_> {
     fn begin_object(&mut self) {
+        self.b.events += 1;
         let node = Node::Dict(PyDict::new(self.py).unbind());
         let r = self.b.push(self.py, node);
         self.record(r);
     }
     fn begin_array(&mut self) {
+        self.b.events += 1;
         let node = Node::List(PyList::empty(self.py).unbind());
         let r = self.b.push(self.py, node);
         self.record(r);
     }
     fn end_container(&mut self) {
+        self.b.events += 1;
         self.b.frames.pop();
     }
     fn key(&mut self, key: JsonStr<'_>) {
+        self.b.events += 1;
         match wtf8_to_py(self.py, key) {
             Ok(k) => {
                 if let Some(f) = self.b.frames.last_mut() {
@@ -245,6 +253,7 @@ impl Sink for PySink<'_, '_> {
         }
     }
     fn begin_string(&mut self) {
+        self.b.events += 1;
         let (key, index) = match self.b.frames.last_mut() {
             Some(f) => (f.key.take(), f.len),
             None => (None, 0),
@@ -260,6 +269,7 @@ impl Sink for PySink<'_, '_> {
         self.b.changed = true;
     }
     fn end_string(&mut self, text: JsonStr<'_>) {
+        self.b.events += 1;
         let len = text.wtf8().len();
         let r = wtf8_to_py(self.py, text).and_then(|s| self.b.place_string(self.py, s));
         self.record(r);
@@ -268,6 +278,7 @@ impl Sink for PySink<'_, '_> {
         }
     }
     fn number(&mut self, raw: &str, is_float: bool) {
+        self.b.events += 1;
         let py = self.py;
         let obj = if is_float {
             // Rust's parse is correctly rounded, so it equals Python's float() bit for bit.
@@ -282,11 +293,13 @@ impl Sink for PySink<'_, '_> {
         self.record(r);
     }
     fn boolean(&mut self, value: bool) {
+        self.b.events += 1;
         let obj = PyBool::new(self.py, value).to_owned().into_any();
         let r = self.b.attach(self.py, obj);
         self.record(r);
     }
     fn null(&mut self) {
+        self.b.events += 1;
         let obj = self.py.None().into_bound(self.py);
         let r = self.b.attach(self.py, obj);
         self.record(r);
@@ -395,6 +408,33 @@ impl PyParser {
             .map_or_else(|| py.None(), |v| v.clone_ref(py)))
     }
 
+    /// How many structural events (containers, keys, values) have been read; string growth is not one.
+    #[getter]
+    fn events(&self) -> u64 {
+        self.builder.events
+    }
+
+    /// The partial object of the open path described by `specs` (see `snapshot.rs`), with the open
+    /// string as the innermost value when `text` is true.
+    fn snapshot<'py>(
+        &mut self,
+        py: Python<'py>,
+        specs: &Bound<'py, PyList>,
+        text: bool,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let child = if text {
+            self.builder.sync_open_string(py, &self.parser)?;
+            self.builder
+                .open
+                .as_ref()
+                .and_then(|o| o.shown_str.as_ref())
+                .map(|s| s.bind(py).clone().into_any())
+        } else {
+            None
+        };
+        snapshot::build(py, specs, child)
+    }
+
     /// Keys and indices of the innermost visible value still open; `()` is the root, `None` nothing.
     #[getter]
     fn open_path<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
@@ -446,6 +486,7 @@ fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, lenient: bool) -> PyRe
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyParser>()?;
     m.add_function(wrap_pyfunction!(parse_partial, m)?)?;
+    m.add_function(wrap_pyfunction!(snapshot::build_partial, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -1,0 +1,144 @@
+"""The core's three bars, measured side by side in one run.
+
+    python benches/ratios.py [--repeats N] [--no-gc] [--check]
+
+Each figure is the minimum over N repeats (time.perf_counter) of one pass over the chunks. Prints:
+  feed+value ÷ trivial-call loop      unspool's per-chunk cost over one trivial PyO3 call   (bar ≤ 3)
+  streaming_json_parser ÷ unspool     the same chunks through streaming_json_parser        (bar ≥ 10)
+  1 MB ÷ 100 KB per chunk             unspool's per-chunk cost does not grow with the text  (bar ≤ 1.3)
+With --check, exits 1 if a bar is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import jiter  # noqa: E402
+import streaming_json_parser  # noqa: E402
+import unspool  # noqa: E402
+from workload import catalog_doc, products_for_bytes, token_chunks  # noqa: E402
+
+
+def best(fn: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def unspool_run(chunks: list[str]) -> Callable[[], Any]:
+    def run() -> Any:
+        p = unspool.Parser()
+        for c in chunks:
+            p.feed(c)
+            p.value
+        return p.finish()
+
+    return run
+
+
+def unspool_feed_only_run(chunks: list[str]) -> Callable[[], Any]:
+    def run() -> Any:
+        p = unspool.Parser()
+        for c in chunks:
+            p.feed(c)
+        return p.finish()
+
+    return run
+
+
+def floor_run(chunks: list[str]) -> Callable[[], None]:
+    def run() -> None:
+        from_json = jiter.from_json
+        for _c in chunks:
+            from_json(b"1")
+
+    return run
+
+
+def sjp_run(chunks: list[str]) -> Callable[[], Any]:
+    def run() -> Any:
+        p = streaming_json_parser.StreamingJsonParser()
+        for c in chunks:
+            p.feed(c).value
+        return p.finish().value
+
+    return run
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--no-gc", action="store_true", help="disable the garbage collector while timing")
+    ap.add_argument("--check", action="store_true", help="exit 1 if a bar is missed")
+    args = ap.parse_args()
+    r = args.repeats
+
+    doc = catalog_doc(400)
+    chunks = token_chunks(doc)
+    expected = json.loads(doc)
+    n = len(chunks)
+    print(
+        f"catalog: 400 products, {len(doc.encode()):,} bytes, {n:,} chunks of 1–6 chars; min of {r} repeats"
+    )
+
+    # Correctness first: every contender must end on the same value.
+    assert unspool_run(chunks)() == expected
+    assert sjp_run(chunks)() == expected
+
+    small_doc = catalog_doc(products_for_bytes(100_000))
+    big_doc = catalog_doc(products_for_bytes(1_000_000))
+    small, big = token_chunks(small_doc), token_chunks(big_doc)
+
+    if args.no_gc:
+        gc.disable()
+    # Interleave the contenders so that drift in machine speed touches all of them alike.
+    t_uns = t_feed = t_floor = t_sjp = t_small = t_big = float("inf")
+    for _ in range(r):
+        t_floor = min(t_floor, best(floor_run(chunks), 1))
+        t_uns = min(t_uns, best(unspool_run(chunks), 1))
+        t_feed = min(t_feed, best(unspool_feed_only_run(chunks), 1))
+        t_small = min(t_small, best(unspool_run(small), 1))
+        t_big = min(t_big, best(unspool_run(big), 1))
+    for _ in range(max(2, r // 2)):
+        t_sjp = min(t_sjp, best(sjp_run(chunks), 1))
+    gc.enable()
+
+    def ns(t: float, k: int) -> str:
+        return f"{t * 1e3:8.2f} ms  {t / k * 1e9:8.1f} ns/chunk"
+
+    print(f"  unspool feed+value          {ns(t_uns, n)}")
+    print(f"  unspool feed only           {ns(t_feed, n)}   (for reference: `value` never read)")
+    print(f"  trivial PyO3 call loop      {ns(t_floor, n)}   (jiter.from_json(b'1') per chunk)")
+    print(
+        f"  streaming_json_parser       {ns(t_sjp, n)}   (v{streaming_json_parser.__version__}, default mode)"
+    )
+    print(f"  unspool ~100 KB             {ns(t_small, len(small))}   ({len(small_doc.encode()):,} bytes)")
+    print(f"  unspool ~1 MB               {ns(t_big, len(big))}   ({len(big_doc.encode()):,} bytes)")
+
+    bars = [
+        ("feed+value ÷ trivial-call loop", t_uns / t_floor, "≤", 3.0),
+        ("streaming_json_parser ÷ unspool", t_sjp / t_uns, "≥", 10.0),
+        ("per chunk 1 MB ÷ 100 KB", (t_big / len(big)) / (t_small / len(small)), "≤", 1.3),
+    ]
+    ok = True
+    for name, value, op, bar in bars:
+        met = value <= bar if op == "≤" else value >= bar
+        ok &= met
+        print(f"{name:34s} {value:7.2f}   bar {op} {bar:<4}  {'met' if met else 'MISSED'}")
+    return 1 if args.check and not ok else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
