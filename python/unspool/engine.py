@@ -7,6 +7,7 @@ path only, sharing every closed subtree with earlier snapshots.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -27,6 +28,7 @@ class Engine(Validation):
         self.response_model = response_model
         self.plan: Node = compile_plan(response_model)
         self.parser = Parser(lenient=lenient)
+        self._lenient = lenient
         self.errors: list[ValidationError] = []
         self.invalid: set[int] = set()
         self.context = context
@@ -165,8 +167,7 @@ class Engine(Validation):
                 ) from e
             self._update()
         if self.errors or self._final is MISSING:
-            # Exactly pydantic's error for the whole document.
-            TypeAdapter(self.response_model).validate_python(
-                self.parser.value, context=self.context, strict=self.strict
-            )
+            # Exactly pydantic's error for the whole document, as `validate_json` words it.
+            text = self.text if not self._lenient else json.dumps(self.parser.value)
+            TypeAdapter(self.response_model).validate_json(text, context=self.context, strict=self.strict)
         return self._final

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, RootModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, Field, RootModel, SkipValidation, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from ._core import build_partial
@@ -228,9 +228,12 @@ MODEL, LIST, DICT, ROOT_MODEL = 0, 1, 2, 3
 class ListNode(Node):
     atomic = False
 
-    def __init__(self, tp: Any, item: Node) -> None:
+    def __init__(self, tp: Any, item: Node, plain: bool) -> None:
         super().__init__(tp)
         self.item = item
+        # A plain `list[X]` / `dict[str, X]` is just its validated items; anything else (constraints,
+        # sets, tuples) is validated as a whole once it closes.
+        self.plain = plain
 
     def empty(self) -> Any:
         return []
@@ -249,8 +252,13 @@ class ListNode(Node):
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         _sync_members(frame, self, None, v)
-        # Items are validated instances already; this checks the list's own constraints.
-        return self.validate(frame.done, v) if not any(id(x) in v.invalid for x in frame.done) else frame.done
+        done = frame.done
+        values = done.values() if type(done) is dict else done
+        if any(id(x) in v.invalid for x in values):
+            v.invalid.add(id(done))
+            return done
+        # Validating items that are instances would run their "after" validators a second time.
+        return done if self.plain else self.validate(done, v)
 
 
 class DictNode(ListNode):
@@ -259,11 +267,6 @@ class DictNode(ListNode):
 
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
         return Frame(self, raw, {}) if type(raw) is dict else None
-
-    def finish(self, frame: Frame, v: Validation) -> Any:
-        _sync_members(frame, self, None, v)
-        bad = any(id(x) in v.invalid for x in frame.done.values())
-        return frame.done if bad else self.validate(frame.done, v)
 
 
 @dataclass
@@ -284,6 +287,7 @@ class ModelNode(Node):
     template: dict[str, Any] = field(default_factory=dict)
     # Every partial instance has all fields (shared set: partials are never assigned to).
     fields_set: set[str] = field(default_factory=set)
+    _shallow: Any = None
     _adapter: TypeAdapter[Any] | None = None
 
     atomic = False
@@ -321,12 +325,20 @@ class ModelNode(Node):
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         self.sync(frame, None, v)
-        data = dict(frame.raw)
-        for key, fp in self.fields.items():
-            if fp.name in frame.done and key in data:
-                data[key] = frame.done[fp.name]
+        done = frame.done
         try:
-            return self.tp.model_validate(data, context=v.context, strict=v.strict)
+            if any(id(x) in v.invalid for x in done.values()):
+                # A part already failed: validate from the raw JSON for pydantic's exact error.
+                return self.tp.model_validate(frame.raw, context=v.context, strict=v.strict)
+            data = dict(frame.raw)
+            for key, fp in self.fields.items():
+                if fp.name in done and key in data:
+                    data[key] = done[fp.name]
+            # Children are validated instances: a shallow twin of the model takes them as they are
+            # (pydantic would run their "after" validators again), and runs the model's own validators.
+            obj = self.shallow.model_validate(data, context=v.context, strict=v.strict)
+            object.__setattr__(obj, "__class__", self.tp)
+            return obj
         except ValidationError as e:
             v.errors.append(e)
             shown = build_partial(self.specs(frame, None), None)
@@ -334,6 +346,32 @@ class ModelNode(Node):
                 shown = build_partial([(MODEL, *self.specs(frame, None)[0][1:5], (), self.fields_set)], None)
             v.invalid.add(id(shown))
             return shown
+
+    @property
+    def shallow(self) -> Any:
+        if self._shallow is None:
+            skip = {}
+            for fp in self.fields.values():
+                if isinstance(fp.node, (ModelNode, ListNode, RootNode, UnionNode, Discriminated)):
+                    info = self.tp.model_fields[fp.name]
+                    default: Any = ... if info.is_required() else info.default
+                    f = (
+                        Field(
+                            default,
+                            default_factory=info.default_factory,
+                            alias=info.alias,
+                            validation_alias=info.validation_alias,
+                        )
+                        if info.default_factory is None
+                        else Field(
+                            default_factory=info.default_factory,
+                            alias=info.alias,
+                            validation_alias=info.validation_alias,
+                        )
+                    )
+                    skip[fp.name] = (SkipValidation[Any], f)
+            self._shallow = create_model(self.tp.__name__, __base__=self.tp, **skip) if skip else self.tp
+        return self._shallow
 
 
 class RootNode(Node):
@@ -506,10 +544,10 @@ def _compile(tp: Any, meta: list[Any]) -> Node:
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
             return Node(full)
         item = _compile(args[0], []) if args else AnyNode(Any)
-        return ListNode(full, item)
+        return ListNode(full, item, plain=origin is list and not constraints)
     if origin in (dict, typing.Dict, typing.Mapping) or inner is dict:  # noqa: UP006
         value = _compile(args[1], []) if len(args) == 2 else AnyNode(Any)
-        return DictNode(full, value)
+        return DictNode(full, value, plain=origin is dict and not constraints)
     if inner is str:
         return Text(full, constrained=bool(constraints))
     if origin is Literal:

@@ -6,6 +6,8 @@ import time
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
+from pydantic import ValidationError
+
 from .engine import Engine
 
 __all__ = ["AsyncStream", "Stream", "astream", "stream"]
@@ -25,6 +27,8 @@ class _Shell(Generic[T]):
         self._yielded: Any = None
         self._items_seen = 0
         self._ended = False
+        self._final: Any = None
+        self._failure: ValidationError | None = None
 
     @property
     def text(self) -> str:
@@ -54,13 +58,26 @@ class _Shell(Generic[T]):
         return True
 
     def _end(self) -> bool:
-        """Ends the input; True if the final state still has to be yielded."""
+        """Ends the input; True if the final state still has to be yielded.
+
+        A final validation error is kept for `get_final_response()`: iteration shows what arrived.
+        """
         self._ended = True
-        self._final = self._engine.finish()
+        try:
+            self._final = self._engine.finish()
+        except ValidationError as e:
+            self._failure = e
         if self._yielded is self._engine.partial:
             return False
         self._yielded = self._engine.partial
         return True
+
+    def _result(self) -> Any:
+        if not self._ended:
+            self._end()
+        if self._failure is not None:
+            raise self._failure
+        return self._final
 
     def _new_items(self) -> list[Any]:
         frames = self._engine.frames
@@ -105,9 +122,7 @@ class Stream(_Shell[T]):
         """Consumes what is left and returns the fully validated object."""
         for _ in self:
             pass
-        if not self._ended:
-            self._end()
-        return self._final  # type: ignore[no-any-return]
+        return self._result()
 
 
 class AsyncStream(_Shell[T]):
@@ -137,9 +152,7 @@ class AsyncStream(_Shell[T]):
     async def get_final_response(self) -> T:
         async for _ in self:
             pass
-        if not self._ended:
-            self._end()
-        return self._final  # type: ignore[no-any-return]
+        return self._result()
 
 
 def stream(

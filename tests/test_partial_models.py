@@ -1,0 +1,274 @@
+"""What partial objects show while a response model streams, and how it is validated."""
+
+from __future__ import annotations
+
+import enum
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal, Optional, Union
+
+import pytest
+from pydantic import (
+    AliasGenerator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+import unspool
+
+
+def char_chunks(text: str) -> list[str]:
+    return list(text)
+
+
+def stream_all(doc: str, model: Any, **kw: Any) -> tuple[list[Any], Any]:
+    s = unspool.stream(char_chunks(doc), response_model=model, **kw)
+    seen = list(s)
+    return seen, s.get_final_response()
+
+
+class Role(enum.Enum):
+    admin = "admin"
+    viewer = "viewer"
+
+
+class Account(BaseModel):
+    name: str
+    role: Role
+    level: Literal["basic", "premium"]
+    age: int
+    score: float
+    active: bool
+    joined: datetime
+    motto: Annotated[str, unspool.Done]
+
+
+ACCOUNT = {
+    "name": "Ada",
+    "role": "admin",
+    "level": "premium",
+    "age": 33,
+    "score": 12.5,
+    "active": True,
+    "joined": "2024-01-02T03:04:05Z",
+    "motto": "first",
+}
+
+
+def test_atoms_appear_only_whole_and_valid() -> None:
+    doc = json.dumps(ACCOUNT)
+    seen, final = stream_all(doc, Account)
+    assert final == Account.model_validate_json(doc)
+    for p in seen:
+        for name in ("role", "level", "age", "score", "active", "joined", "motto"):
+            value = getattr(p, name)
+            assert value is None or value == getattr(final, name), (name, value)
+        assert final.name.startswith(p.name)
+    # And each atom did show up before the end.
+    assert any(p.age == 33 and p.joined is None for p in seen)
+
+
+def test_string_fields_start_empty_and_grow() -> None:
+    class Idea(BaseModel):
+        title: str
+        tags: list[str]
+        meta: dict[str, int]
+        note: str = "n/a"
+        rating: Optional[int] = None
+
+    doc = json.dumps({"title": "Hi there", "tags": ["a", "bc"], "meta": {"x": 1}, "note": "ok"})
+    seen, final = stream_all(doc, Idea)
+    first = seen[0]
+    assert (first.title, first.tags, first.meta, first.note, first.rating) == ("", [], {}, "n/a", None)
+    titles = [p.title for p in seen]
+    assert titles == sorted(titles, key=len) and titles[-1] == "Hi there"
+    assert any(p.tags == ["a", "b"] for p in seen)
+    assert final == Idea.model_validate_json(doc)
+
+
+def test_never_the_same_partial_twice_in_a_row() -> None:
+    doc = json.dumps([ACCOUNT, ACCOUNT])
+    seen, _ = stream_all(doc, list[Account])
+    for a, b in zip(seen, seen[1:], strict=False):
+        assert (
+            a != b
+            or type(a) is not type(b)
+            or any(type(x) is not type(y) for x, y in zip(a, b, strict=False))
+        )
+
+
+def test_validators_never_see_partial_data() -> None:
+    calls: list[Any] = []
+
+    class Checked(BaseModel):
+        name: str
+        count: int
+
+        @field_validator("name")
+        @classmethod
+        def name_seen(cls, v: str) -> str:
+            calls.append(("name", v))
+            return v
+
+        @model_validator(mode="after")
+        def whole_seen(self) -> Checked:
+            calls.append(("model", self.name, self.count))
+            return self
+
+    doc = json.dumps([{"name": "alpha", "count": 1}, {"name": "beta", "count": 2}])
+    seen, final = stream_all(doc, list[Checked])
+    assert len(seen) > 10
+    assert ("name", "alp") not in calls
+    assert all(c[1] in ("alpha", "beta") for c in calls)
+    # Each object validated once when it closed (no re-validation per chunk).
+    assert calls.count(("model", "alpha", 1)) == 1 and calls.count(("model", "beta", 2)) == 1
+    assert [type(x) for x in final] == [Checked, Checked]
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    name: str
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    name: str
+    good: bool = True
+
+
+class Pets(BaseModel):
+    pets: list[Annotated[Union[Cat, Dog], Field(discriminator="kind")]]
+
+
+def test_discriminated_union_waits_for_the_tag() -> None:
+    doc = json.dumps({"pets": [{"kind": "dog", "name": "Rex"}, {"kind": "cat", "name": "Tom"}]})
+    seen, final = stream_all(doc, Pets)
+    for p in seen:
+        for pet in p.pets:
+            assert isinstance(pet, (Cat, Dog))
+            assert pet.kind in ("cat", "dog")
+    assert any(len(p.pets) == 1 and isinstance(p.pets[0], Dog) and p.pets[0].name == "R" for p in seen)
+    assert final == Pets.model_validate_json(doc)
+
+
+def test_aliases_map_keys_like_pydantic() -> None:
+    class Person(BaseModel):
+        model_config = ConfigDict(alias_generator=AliasGenerator(validation_alias=to_camel))
+        first_name: str
+        home_town: str = Field(validation_alias="town")
+
+    doc = json.dumps({"firstName": "Grace", "town": "NYC"})
+    seen, final = stream_all(doc, Person)
+    assert any(p.first_name == "Gra" for p in seen)
+    assert any(p.home_town == "N" for p in seen)
+    assert final == TypeAdapter(Person).validate_json(doc)
+
+
+def test_not_null_holds_the_object_back() -> None:
+    class Item(BaseModel):
+        id: Annotated[int, unspool.NotNull]
+        label: str
+
+    doc = json.dumps([{"label": "first", "id": 1}])
+    seen, final = stream_all(doc, list[Item])
+    for p in seen:
+        assert all(item.id is not None for item in p)
+    assert seen[0] == [] or seen[0][0].id == 1
+    assert final == TypeAdapter(list[Item]).validate_json(doc)
+
+
+def test_nested_models_lists_and_optional() -> None:
+    class Leaf(BaseModel):
+        v: int
+
+    class Branch(BaseModel):
+        leaves: list[list[Leaf]]
+        extra: Optional[Leaf] = None
+        by_name: dict[str, Leaf] = {}
+
+    doc = json.dumps(
+        {"leaves": [[{"v": 1}, {"v": 2}], [{"v": 3}]], "extra": None, "by_name": {"a": {"v": 4}}}
+    )
+    seen, final = stream_all(doc, Branch)
+    assert any(p.leaves == [[Leaf(v=1)]] for p in seen)
+    assert any(p.by_name and isinstance(p.by_name.get("a"), Leaf) for p in seen)
+    assert final == Branch.model_validate_json(doc)
+
+
+def test_root_model_and_plain_json() -> None:
+    class Names(RootModel[list[str]]):
+        pass
+
+    doc = json.dumps(["ab", "cd"])
+    seen, final = stream_all(doc, Names)
+    assert final == Names.model_validate_json(doc)
+    seen_any, final_any = stream_all(json.dumps({"a": [1, "xy"]}), Any)
+    assert final_any == {"a": [1, "xy"]}
+    assert {"a": [1, "x"]} in seen_any
+
+
+def test_invalid_part_stays_visible_and_final_raises_like_pydantic() -> None:
+    class Idea(BaseModel):
+        title: str
+        blurb: str = Field(max_length=5)
+
+    doc = json.dumps([{"title": "ok", "blurb": "way too long"}, {"title": "b", "blurb": "fine"}])
+    s = unspool.stream(char_chunks(doc), response_model=list[Idea])
+    seen = list(s)
+    assert s.errors, "the invalid item was not recorded"
+    assert any(len(p) == 2 for p in seen)
+    assert seen[-1][0].blurb == "way too long"
+    with pytest.raises(ValidationError) as got:
+        s.get_final_response()
+    with pytest.raises(ValidationError) as want:
+        TypeAdapter(list[Idea]).validate_json(doc)
+    assert got.value.errors() == want.value.errors()
+
+
+def test_invalid_json_raises_and_keeps_what_arrived() -> None:
+    class Idea(BaseModel):
+        title: str
+
+    text = '[{"title": "Note"}, {"title": x'
+    s = unspool.stream(char_chunks(text), response_model=list[Idea])
+    with pytest.raises(unspool.JSONDecodeError) as e:
+        for _ in s:
+            pass
+    assert e.value.pos == text.index("x")
+    assert s.text == text
+    assert s.partial is not None and s.partial[0].title == "Note"
+
+
+def test_min_interval_coalesces_but_final_state_is_yielded() -> None:
+    doc = json.dumps([ACCOUNT])
+    s = unspool.stream(char_chunks(doc), response_model=list[Account], min_interval=3600)
+    seen = list(s)
+    assert len(seen) <= 2
+    assert seen[-1] == TypeAdapter(list[Account]).validate_json(doc)
+
+
+def test_partial_type_and_is_complete() -> None:
+    class Idea(BaseModel):
+        title: str
+        note: str
+        year: int
+
+    P = unspool.Partial[Idea]
+    assert issubclass(P, Idea) and P is unspool.Partial[Idea]
+    doc = json.dumps([{"title": "a", "note": "x", "year": 1}, {"title": "bb", "note": "yy", "year": 2}])
+    seen, final = stream_all(doc, list[Idea])
+    mid = next(p for p in seen if len(p) == 2 and p[1].title == "b")
+    assert unspool.is_complete(mid[0]) and not unspool.is_complete(mid[1])
+    assert not unspool.is_complete(mid[1], "title")
+    assert isinstance(mid[1], P) and repr(mid[1]).startswith("Idea(")
+    later = next(p for p in seen if len(p) == 2 and p[1].note == "y")
+    assert unspool.is_complete(later[1], "title") and not unspool.is_complete(later[1], "note")
+    assert mid[1].model_dump() == {"title": "b", "note": "", "year": None}
+    assert all(type(x) is Idea for x in final)
