@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 import json
 from datetime import datetime
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal
 
 import pytest
+import unspool
 from pydantic import (
     AliasGenerator,
     BaseModel,
@@ -20,8 +21,6 @@ from pydantic import (
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-
-import unspool
 
 
 def char_chunks(text: str) -> list[str]:
@@ -81,7 +80,7 @@ def test_string_fields_start_empty_and_grow() -> None:
         tags: list[str]
         meta: dict[str, int]
         note: str = "n/a"
-        rating: Optional[int] = None
+        rating: int | None = None
 
     doc = json.dumps({"title": "Hi there", "tags": ["a", "bc"], "meta": {"x": 1}, "note": "ok"})
     seen, final = stream_all(doc, Idea)
@@ -144,7 +143,7 @@ class Dog(BaseModel):
 
 
 class Pets(BaseModel):
-    pets: list[Annotated[Union[Cat, Dog], Field(discriminator="kind")]]
+    pets: list[Annotated[Cat | Dog, Field(discriminator="kind")]]
 
 
 def test_discriminated_union_waits_for_the_tag() -> None:
@@ -190,7 +189,7 @@ def test_nested_models_lists_and_optional() -> None:
 
     class Branch(BaseModel):
         leaves: list[list[Leaf]]
-        extra: Optional[Leaf] = None
+        extra: Leaf | None = None
         by_name: dict[str, Leaf] = {}
 
     doc = json.dumps(

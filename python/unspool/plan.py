@@ -277,6 +277,9 @@ class FieldPlan:
     empty: Callable[[], Any]
 
 
+_SKIP: Any = SkipValidation[Any]
+
+
 @dataclass
 class ModelNode(Node):
     tp: Any
@@ -354,23 +357,15 @@ class ModelNode(Node):
             for fp in self.fields.values():
                 if isinstance(fp.node, (ModelNode, ListNode, RootNode, UnionNode, Discriminated)):
                     info = self.tp.model_fields[fp.name]
-                    default: Any = ... if info.is_required() else info.default
-                    f = (
-                        Field(
-                            default,
-                            default_factory=info.default_factory,
-                            alias=info.alias,
-                            validation_alias=info.validation_alias,
-                        )
-                        if info.default_factory is None
-                        else Field(
-                            default_factory=info.default_factory,
-                            alias=info.alias,
-                            validation_alias=info.validation_alias,
-                        )
-                    )
-                    skip[fp.name] = (SkipValidation[Any], f)
-            self._shallow = create_model(self.tp.__name__, __base__=self.tp, **skip) if skip else self.tp
+                    names: dict[str, Any] = {"alias": info.alias, "validation_alias": info.validation_alias}
+                    f: Any
+                    if info.default_factory is not None:
+                        f = Field(default_factory=info.default_factory, **names)
+                    else:
+                        f = Field(... if info.is_required() else info.default, **names)
+                    skip[fp.name] = (_SKIP, f)
+            make: Any = create_model
+            self._shallow = make(self.tp.__name__, __base__=self.tp, **skip) if skip else self.tp
         return self._shallow
 
 

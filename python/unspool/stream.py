@@ -122,7 +122,8 @@ class Stream(_Shell[T]):
         """Consumes what is left and returns the fully validated object."""
         for _ in self:
             pass
-        return self._result()
+        final: T = self._result()
+        return final
 
 
 class AsyncStream(_Shell[T]):
@@ -152,7 +153,8 @@ class AsyncStream(_Shell[T]):
     async def get_final_response(self) -> T:
         async for _ in self:
             pass
-        return self._result()
+        final: T = self._result()
+        return final
 
 
 def stream(
