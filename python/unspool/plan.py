@@ -277,7 +277,7 @@ class FieldPlan:
     empty: Callable[[], Any]
 
 
-_SKIP: Any = getattr(SkipValidation, "__class_getitem__")(Any)  # `SkipValidation[Any]`, as a value
+_SKIP: Any = Annotated[Any, SkipValidation()]  # what `SkipValidation[Any]` means
 
 
 @dataclass
