@@ -277,7 +277,7 @@ class FieldPlan:
     empty: Callable[[], Any]
 
 
-_SKIP: Any = Annotated[Any, SkipValidation()]  # what `SkipValidation[Any]` means
+_SKIP: Any = Annotated[Any, SkipValidation()]  # type: ignore[type-arg]  # `SkipValidation[Any]`
 
 
 @dataclass
