@@ -35,7 +35,7 @@ class Engine(Validation):
         self.strict = strict
         self.frames: list[Frame] = []
         self._closed: dict[int, Frame] = {}
-        self._parts: list[str] = []
+        self._parts: list[str | bytes] = []
         self._final: Any = MISSING
         self.partial: Any = None
         # The open path as last seen: parser events then, snapshot specs, and whether the open
@@ -48,9 +48,16 @@ class Engine(Validation):
 
     @property
     def text(self) -> str:
-        if len(self._parts) > 1:
-            self._parts[:] = ["".join(self._parts)]
-        return self._parts[0] if self._parts else ""
+        parts = self._parts
+        if len(parts) != 1 or type(parts[0]) is not str:
+            if all(type(p) is str for p in parts):
+                joined = "".join(parts)  # type: ignore[arg-type]
+            else:  # bytes may cut a character: join before decoding
+                joined = b"".join(p if type(p) is bytes else p.encode() for p in parts).decode(
+                    "utf-8", "replace"
+                )
+            parts[:] = [joined]
+        return parts[0]
 
     # Validation: closing a child reuses its frame when it had one.
     def closed(self, node: Node, raw: Any) -> Any:
@@ -65,7 +72,7 @@ class Engine(Validation):
 
     def feed(self, chunk: str | bytes) -> bool:
         """Feeds one chunk; True if the partial object visibly changed (then see `partial`)."""
-        self._parts.append(chunk if isinstance(chunk, str) else chunk.decode("utf-8", "replace"))
+        self._parts.append(chunk)
         parser = self.parser
         if not parser.feed(chunk) or self._final is not MISSING:
             return False
@@ -114,6 +121,33 @@ class Engine(Validation):
                     kept.node.sync(kept, open_key, self)
             self._closed.clear()
             return self.parser.snapshot(self._specs, self._text)
+        prev, frames = self._path, self.frames
+        depth = len(path)
+        inner = len(frames) - 1  # path length of the innermost open container
+        if (
+            prev is not None
+            and inner >= 0
+            and depth - inner in (0, 1)
+            and path[:inner] == prev[:inner]
+            and (depth == inner or type(value := frames[-1].raw[path[-1]]) not in (dict, list))
+        ):
+            # The innermost container moves on to its next member (the common slow case: a field
+            # ends, the next one starts) and no container opens or closes.
+            self._path = path
+            f = frames[-1]
+            key = path[-1] if depth > inner else None
+            if len(f.raw) - (key is not None) > f.n:
+                f.node.sync(f, key, self)
+                self._closed.clear()
+            cut = len(self._specs) - len(f.specs)
+            f.open_key = key
+            f.specs = f.node.specs(f, key)
+            self._specs = self._specs[:cut] + f.specs
+            self._text = key is not None and type(value) is str and f.node.child(f, key).streams_text
+            return self.parser.snapshot(self._specs, self._text)
+        return self._rewalk(root, path)
+
+    def _rewalk(self, root: Any, path: tuple[Any, ...]) -> Any:
         self._path = path
         old = self.frames
         frames: list[Frame] = []
