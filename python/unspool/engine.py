@@ -49,15 +49,15 @@ class Engine(Validation):
     @property
     def text(self) -> str:
         parts = self._parts
-        if len(parts) != 1 or type(parts[0]) is not str:
-            if all(type(p) is str for p in parts):
-                joined = "".join(parts)  # type: ignore[arg-type]
-            else:  # bytes may cut a character: join before decoding
-                joined = b"".join(p if type(p) is bytes else p.encode() for p in parts).decode(
-                    "utf-8", "replace"
-                )
-            parts[:] = [joined]
-        return parts[0]
+        if len(parts) == 1 and isinstance(parts[0], str):
+            return parts[0]
+        if all(isinstance(p, str) for p in parts):
+            joined = "".join(p for p in parts if isinstance(p, str))
+        else:  # bytes may cut a character: join before decoding
+            raw = b"".join(p if isinstance(p, bytes) else p.encode() for p in parts)
+            joined = raw.decode("utf-8", "replace")
+        parts[:] = [joined]
+        return joined
 
     # Validation: closing a child reuses its frame when it had one.
     def closed(self, node: Node, raw: Any) -> Any:
