@@ -38,9 +38,8 @@ class Engine(Validation):
         self._parts: list[str | bytes] = []
         self._final: Any = MISSING
         self.partial: Any = None
-        # The open path as last seen: parser events then, snapshot specs, and whether the open
+        # The open path as last seen, its snapshot specs, and whether the open
         # string shows (and whether a NotNull object could hold the snapshot back).
-        self._events = -1
         self._path: Any = None
         self._specs: list[tuple[Any, ...]] = []
         self._text = False
@@ -73,22 +72,20 @@ class Engine(Validation):
     def feed(self, chunk: str | bytes) -> bool:
         """Feeds one chunk; True if the partial object visibly changed (then see `partial`)."""
         self._parts.append(chunk)
-        parser = self.parser
-        if not parser.feed(chunk) or self._final is not MISSING:
+        if self._final is not MISSING:
+            self.parser.feed(chunk)  # only whitespace (or, lenient, anything) may follow
             return False
-        events = parser.events
-        if events == self._events:
-            # Only the open string grew: same path, nothing closed. The common case by far (~90% of
-            # token-sized chunks), so it is one call into the core.
-            if not self._text:
-                return False
-            snap = parser.snapshot(self._specs, True)
-            if self._may_hold and snap == self.partial:
-                return False
-            self.partial = snap
-            return True
-        self._events = events
-        return self._update()
+        # One call into the core does the common case (~90% of token-sized chunks): only the open
+        # string grew, so the snapshot is rebuilt along the same open path.
+        snap = self.parser.advance(chunk, self._specs, self._text)
+        if snap is None:
+            return False
+        if snap is False:
+            return self._update()
+        if self._may_hold and snap == self.partial:
+            return False
+        self.partial = snap
+        return True
 
     def _update(self) -> bool:
         parser = self.parser

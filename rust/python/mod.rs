@@ -435,6 +435,31 @@ impl PyParser {
         snapshot::build(py, specs, child)
     }
 
+    /// The partial layer's per-chunk step: feeds `chunk`; returns None if nothing visible changed,
+    /// False if the structure moved on (a key, value or container: the caller walks the open path),
+    /// or else (only the open string grew) the new snapshot of `specs`, as `snapshot(specs, True)`.
+    fn advance<'py>(
+        &mut self,
+        py: Python<'py>,
+        chunk: &Bound<'py, PyAny>,
+        specs: &Bound<'py, PyList>,
+        text: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let before = self.builder.events;
+        if !self.feed(py, chunk)? {
+            return Ok(py.None().into_bound(py));
+        }
+        if self.builder.events != before {
+            return Ok(PyBool::new(py, false).to_owned().into_any());
+        }
+        if !text {
+            return Ok(py.None().into_bound(py));
+        }
+        Ok(self
+            .snapshot(py, specs, true)?
+            .unwrap_or_else(|| py.None().into_bound(py)))
+    }
+
     /// Keys and indices of the innermost visible value still open; `()` is the root, `None` nothing.
     #[getter]
     fn open_path<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {

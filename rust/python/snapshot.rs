@@ -6,11 +6,8 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern};
-
-static OBJECT_NEW: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// Level kinds, the first item of each spec tuple.
 const MODEL: u8 = 0;
@@ -40,14 +37,11 @@ fn make_model<'py>(
     fields_set: &Bound<'py, PyAny>,
     done: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let new = OBJECT_NEW.get_or_try_init(py, || -> PyResult<_> {
-        Ok(py
-            .import("builtins")?
-            .getattr("object")?
-            .getattr("__new__")?
-            .unbind())
-    })?;
-    let obj = new.bind(py).call1((cls,))?;
+    let ty = cls.cast::<PyType>()?;
+    // SAFETY: `ty` is a live type object; GenericAlloc returns a new (GC-tracked) reference or NULL.
+    // It skips `object.__new__`'s call machinery: ~60 ns of the ~450 ns a model level costs.
+    let obj =
+        unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyType_GenericAlloc(ty.as_type_ptr(), 0))? };
     set_raw(&obj, intern!(py, "__dict__"), values.as_any())?;
     set_raw(&obj, intern!(py, "__pydantic_fields_set__"), fields_set)?;
     let none = py.None().into_bound(py);
