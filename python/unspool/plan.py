@@ -92,8 +92,12 @@ class Node:
             v.invalid.add(id(raw))
             return raw
 
+    def trusted(self, raw: Any) -> bool:
+        """True if the JSON value already is its validated value (no call into pydantic needed)."""
+        return False
+
     def close(self, raw: Any, v: Validation) -> Any:
-        return self.validate(raw, v)
+        return raw if not v.strict and self.trusted(raw) else self.validate(raw, v)
 
     # Containers override these three.
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
@@ -131,17 +135,13 @@ class Trusted(Node):
         super().__init__(tp)
         self.accepts = accepts
 
-    def close(self, raw: Any, v: Validation) -> Any:
-        if type(raw) in self.accepts and not v.strict:
-            return raw
-        return self.validate(raw, v)
+    def trusted(self, raw: Any) -> bool:
+        return type(raw) in self.accepts
 
 
 class FloatNode(Node):
-    def close(self, raw: Any, v: Validation) -> Any:
-        if type(raw) is float and not v.strict:
-            return raw
-        return self.validate(raw, v)
+    def trusted(self, raw: Any) -> bool:
+        return type(raw) is float
 
 
 class LiteralNode(Node):
@@ -149,10 +149,8 @@ class LiteralNode(Node):
         super().__init__(tp)
         self.values = {(type(a), a) for a in get_args(tp)}
 
-    def close(self, raw: Any, v: Validation) -> Any:
-        if (type(raw), raw) in self.values:
-            return raw
-        return self.validate(raw, v)
+    def trusted(self, raw: Any) -> bool:
+        return (type(raw), raw) in self.values
 
 
 class Text(Node):
@@ -168,10 +166,8 @@ class Text(Node):
     def empty(self) -> Any:
         return ""
 
-    def close(self, raw: Any, v: Validation) -> Any:
-        if type(raw) is str and not self.constrained:
-            return raw
-        return self.validate(raw, v)
+    def trusted(self, raw: Any) -> bool:
+        return type(raw) is str and not self.constrained
 
 
 class AnyNode(Node):
