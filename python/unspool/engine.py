@@ -102,7 +102,7 @@ class Engine(Validation):
             if path is None:  # a top-level scalar still being read
                 return False
             snap = self._walk(parser.value, path)
-        if snap == self.partial and type(snap) is type(self.partial):
+        if snap == self.partial:  # e.g. a part closed and validated to just what was shown
             return False
         self.partial = snap
         return True

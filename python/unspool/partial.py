@@ -23,9 +23,11 @@ class _PartialMixin:
     __slots__ = ()
 
     def __eq__(self, other: object) -> bool:
-        # Partials hold no extra or private state, so their fields say it all; pydantic's general
-        # `__eq__` costs ~4x more, and the stream compares every new snapshot with the last one.
-        if type(other) is not type(self):
+        # Equal to anything of the same model that shows the same values, finished or partial (a
+        # partial is a subclass, so Python asks it first even as `finished == partial`). Partials hold
+        # no extra or private state; pydantic's general `__eq__` costs ~4x more, and the stream
+        # compares every new snapshot with the last one.
+        if not isinstance(other, type(self).__mro__[1]):
             return NotImplemented
         return bool(self.__dict__ == other.__dict__)
 
