@@ -44,6 +44,7 @@ stubtest: install  ## the hand-written _core.pyi must match the compiled module
 bench: install  ## pytest-benchmark groups and the bars' ratios, then criterion
 	$(PY) -m pytest benches --benchmark-only -q -p no:cacheprovider
 	$(PY) benches/ratios.py
+	$(PY) benches/partial_ratios.py --skip-instructor
 	$(MAKE) bench-rust
 
 bench-rust:

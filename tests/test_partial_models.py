@@ -271,3 +271,72 @@ def test_partial_type_and_is_complete() -> None:
     assert unspool.is_complete(later[1], "title") and not unspool.is_complete(later[1], "note")
     assert mid[1].model_dump() == {"title": "b", "note": "", "year": None}
     assert all(type(x) is Idea for x in final)
+
+
+def test_plain_union_streams_as_the_member_the_keys_fit() -> None:
+    class Point(BaseModel):
+        x: int
+        y: int
+
+    class Label(BaseModel):
+        text: str
+
+    doc = json.dumps([{"text": "hello"}, {"x": 1, "y": 2}])
+    seen, final = stream_all(doc, list[Point | Label])
+    assert any(p and isinstance(p[0], Label) and p[0].text == "hel" for p in seen)
+    assert final == TypeAdapter(list[Point | Label]).validate_json(doc)
+
+
+def test_more_atoms_never_partial() -> None:
+    from datetime import date, time
+    from decimal import Decimal
+    from uuid import UUID
+
+    class Row(BaseModel):
+        amount: Decimal
+        uid: UUID
+        day: date
+        at: time
+
+    doc = json.dumps(
+        {
+            "amount": "12.50",
+            "uid": "12345678-1234-5678-1234-567812345678",
+            "day": "2024-02-03",
+            "at": "10:11:12",
+        }
+    )
+    seen, final = stream_all(doc, Row)
+    for p in seen:
+        for name in ("amount", "uid", "day", "at"):
+            assert getattr(p, name) in (None, getattr(final, name))
+    assert final == Row.model_validate_json(doc)
+
+
+def test_context_and_strict_reach_pydantic() -> None:
+    class Scaled(BaseModel):
+        n: int
+
+        @field_validator("n")
+        @classmethod
+        def scale(cls, v: int, info: Any) -> int:
+            return v * info.context["factor"]
+
+    _, final = stream_all('{"n": 2}', Scaled, context={"factor": 10})
+    assert final.n == 20
+    with pytest.raises(ValidationError):
+        stream_all('{"n": "2"}', Scaled, context={"factor": 1}, strict=True)
+    _, lax = stream_all('{"n": "2"}', Scaled, context={"factor": 1})
+    assert lax.n == 2
+
+
+def test_bytes_chunks_cut_mid_character_keep_the_text() -> None:
+    class Note(BaseModel):
+        body: str
+
+    data = json.dumps({"body": "héllo 🚀 wörld"}, ensure_ascii=False).encode()
+    s = unspool.stream([data[i : i + 1] for i in range(len(data))], response_model=Note)
+    bodies = [p.body for p in s]
+    assert all("\ufffd" not in b for b in bodies)
+    assert s.get_final_response().body == "héllo 🚀 wörld"
+    assert s.text == data.decode()

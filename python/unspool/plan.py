@@ -418,6 +418,8 @@ class UnionNode(Node):
         return None
 
     def _pick(self, raw: Any) -> Node | None:
+        if type(raw) is dict and not raw and sum(isinstance(m, ModelNode) for m in self.members) > 1:
+            return None  # undecided until the first key has arrived
         for m in self.members:
             if isinstance(m, ModelNode):
                 if type(raw) is dict and all(k in m.fields for k in raw):
