@@ -29,16 +29,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import unspool  # noqa: E402
+from timing import best  # noqa: E402
 from workload import Catalog, catalog_doc, products_for_bytes, token_chunks  # noqa: E402
-
-
-def best(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def stream_run(chunks: list[str]) -> Callable[[], Catalog]:

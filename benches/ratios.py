@@ -15,7 +15,6 @@ import argparse
 import gc
 import json
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,16 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jiter  # noqa: E402
 import streaming_json_parser  # noqa: E402
 import unspool  # noqa: E402
+from timing import best  # noqa: E402
 from workload import catalog_doc, products_for_bytes, token_chunks  # noqa: E402
-
-
-def best(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def unspool_run(chunks: list[str]) -> Callable[[], Any]:

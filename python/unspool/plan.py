@@ -170,17 +170,10 @@ class Text(Node):
         return type(raw) is str and not self.constrained
 
 
-class AnyNode(Node):
-    """Plain JSON: strings grow, containers gain members, nothing is validated."""
+class ContainerNode(Node):
+    """Lists and dicts (and plain JSON containers): a frame per open one, members taken in order."""
 
     atomic = False
-    streams_text = True
-
-    def close(self, raw: Any, v: Validation) -> Any:
-        return raw
-
-    def frame(self, raw: Any, open_key: Any) -> Frame | None:
-        return Frame(self, raw, [] if type(raw) is list else {})
 
     def child(self, frame: Frame, key: Any) -> Node:
         return self
@@ -190,6 +183,18 @@ class AnyNode(Node):
 
     def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
         return [_container_spec(frame, open_key)]
+
+
+class AnyNode(ContainerNode):
+    """Plain JSON: strings grow, containers gain members, nothing is validated."""
+
+    streams_text = True
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        return raw
+
+    def frame(self, raw: Any, open_key: Any) -> Frame | None:
+        return Frame(self, raw, [] if type(raw) is list else {})
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         _sync_members(frame, self, None, v)
@@ -221,9 +226,7 @@ def _container_spec(frame: Frame, open_key: Any) -> tuple[Any, ...]:
 MODEL, LIST, DICT, ROOT_MODEL = 0, 1, 2, 3
 
 
-class ListNode(Node):
-    atomic = False
-
+class ListNode(ContainerNode):
     def __init__(self, tp: Any, item: Node, plain: bool) -> None:
         super().__init__(tp)
         self.item = item
@@ -239,12 +242,6 @@ class ListNode(Node):
 
     def child(self, frame: Frame, key: Any) -> Node:
         return self.item
-
-    def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
-        _sync_members(frame, self, open_key, v)
-
-    def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
-        return [_container_spec(frame, open_key)]
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         _sync_members(frame, self, None, v)

@@ -92,6 +92,13 @@ fn decode<'py>(
 }
 
 impl Builder {
+    /// The root value, or None before anything is visible.
+    fn root(&self, py: Python<'_>) -> Py<PyAny> {
+        self.root
+            .as_ref()
+            .map_or_else(|| py.None(), |v| v.clone_ref(py))
+    }
+
     /// Puts a new value into the innermost open container (or makes it the root).
     fn attach(&mut self, py: Python<'_>, obj: Bound<'_, PyAny>) -> PyResult<()> {
         self.changed = true;
@@ -390,22 +397,14 @@ impl PyParser {
         };
         let r = self.parser.finish(&mut sink);
         self.check(py, r)?;
-        Ok(self
-            .builder
-            .root
-            .as_ref()
-            .map_or_else(|| py.None(), |v| v.clone_ref(py)))
+        Ok(self.builder.root(py))
     }
 
     /// The partial value so far (`None` before anything is visible).
     #[getter]
     fn value(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.builder.sync_open_string(py, &self.parser)?;
-        Ok(self
-            .builder
-            .root
-            .as_ref()
-            .map_or_else(|| py.None(), |v| v.clone_ref(py)))
+        Ok(self.builder.root(py))
     }
 
     /// How many structural events (containers, keys, values) have been read; string growth is not one.
