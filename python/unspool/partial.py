@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel
 
-__all__ = ["Partial", "is_complete", "partial_class"]
+__all__ = ["Partial", "is_complete", "partial_class", "slot_setters"]
 
 T = TypeVar("T")
 
@@ -32,6 +32,23 @@ class _PartialMixin:
         return bool(self.__dict__ == other.__dict__)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+_SLOTS = (
+    "__dict__",
+    "__pydantic_fields_set__",
+    "__pydantic_extra__",
+    "__pydantic_private__",
+    "_unspool_done",
+)
+
+
+def slot_setters(cls: type) -> tuple[Any, ...]:
+    """The descriptors the core sets a partial instance's slots through (see `build_partial`)."""
+    found = []
+    for name in _SLOTS:
+        found.append(next(base.__dict__[name] for base in cls.__mro__ if name in base.__dict__))
+    return tuple(found)
 
 
 def partial_class(model: type[BaseModel]) -> type[BaseModel]:

@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 
 from ._core import build_partial
 from .markers import Done, NotNull
-from .partial import partial_class
+from .partial import partial_class, slot_setters
 
 __all__ = ["MISSING", "Node", "compile_plan"]
 
@@ -284,6 +284,7 @@ class ModelNode(Node):
     # Every partial instance has all fields (shared set: partials are never assigned to).
     fields_set: set[str] = field(default_factory=set)
     _shallow: Any = None
+    setters: tuple[Any, ...] = ()
     _adapter: TypeAdapter[Any] | None = None
 
     atomic = False
@@ -313,7 +314,18 @@ class ModelNode(Node):
     def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
         fp = self.fields.get(open_key) if open_key is not None else None
         name = fp.name if fp is not None else None
-        return [(MODEL, self.partial_cls, self.template, frame.done, name, self.not_null, self.fields_set)]
+        return [
+            (
+                MODEL,
+                self.partial_cls,
+                self.template,
+                frame.done,
+                name,
+                self.not_null,
+                self.fields_set,
+                self.setters,
+            )
+        ]
 
     def close(self, raw: Any, v: Validation) -> Any:
         frame = Frame(self, raw, {})
@@ -339,7 +351,8 @@ class ModelNode(Node):
             v.errors.append(e)
             shown = build_partial(self.specs(frame, None), None)
             if shown is None:
-                shown = build_partial([(MODEL, *self.specs(frame, None)[0][1:5], (), self.fields_set)], None)
+                spec = self.specs(frame, None)[0]
+                shown = build_partial([(*spec[:5], (), *spec[6:])], None)
             v.invalid.add(id(shown))
             return shown
 
@@ -372,6 +385,7 @@ class RootNode(Node):
         self.inner = inner
         self.streams_text = inner.streams_text
         self.partial_cls = partial_class(tp)
+        self.setters = slot_setters(self.partial_cls)
 
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
         f = self.inner.frame(raw, open_key)
@@ -386,7 +400,7 @@ class RootNode(Node):
         self.inner.sync(frame, open_key, v)
 
     def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
-        return [(ROOT_MODEL, self.partial_cls, {"root"}), *self.inner.specs(frame, open_key)]
+        return [(ROOT_MODEL, self.partial_cls, {"root"}, self.setters), *self.inner.specs(frame, open_key)]
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         return self._close_value(self.inner.finish(frame, v), v)
@@ -396,7 +410,7 @@ class RootNode(Node):
 
     def _close_value(self, value: Any, v: Validation) -> Any:
         if id(value) in v.invalid:
-            return build_partial([(ROOT_MODEL, self.partial_cls, {"root"})], value)
+            return build_partial([(ROOT_MODEL, self.partial_cls, {"root"}, self.setters)], value)
         return self.validate(value, v)
 
 
@@ -563,6 +577,7 @@ def _compile_model(model: type[BaseModel]) -> ModelNode:
     node = ModelNode(model)
     _plans.setdefault(model, node)  # recursive models refer to themselves
     node.partial_cls = partial_class(model)
+    node.setters = slot_setters(node.partial_cls)
     gen = model.model_config.get("alias_generator")
     not_null = []
     for name, info in model.model_fields.items():

@@ -6,7 +6,7 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use pyo3::{ffi, intern};
 
 /// Level kinds, the first item of each spec tuple.
@@ -15,48 +15,63 @@ const LIST: u8 = 1;
 const DICT: u8 = 2;
 const ROOT_MODEL: u8 = 3;
 
-/// Sets an attribute the way `object.__setattr__` does (pydantic's own `__setattr__` would validate).
-fn set_raw(
+/// Sets slot `value` on `obj` through the slot's descriptor, as `object.__setattr__` would but without
+/// looking the name up in the type's MRO each time: a model level went from ~580 to ~490 ns.
+fn set_slot(
     obj: &Bound<'_, PyAny>,
-    name: &Bound<'_, PyString>,
+    descr: &Bound<'_, PyAny>,
     value: &Bound<'_, PyAny>,
 ) -> PyResult<()> {
-    // SAFETY: all three are live objects; GenericSetAttr does not steal references.
-    let rc = unsafe { ffi::PyObject_GenericSetAttr(obj.as_ptr(), name.as_ptr(), value.as_ptr()) };
+    // SAFETY: `descr` is a live descriptor object; its type's `tp_descr_set` takes (descr, obj, value)
+    // and does not steal references. A NULL slot means the descriptor cannot be set.
+    let rc = unsafe {
+        let slot = ffi::PyType_GetSlot(ffi::Py_TYPE(descr.as_ptr()), ffi::Py_tp_descr_set);
+        if slot.is_null() {
+            return Err(PyValueError::new_err("not a settable descriptor"));
+        }
+        let set: ffi::descrsetfunc = std::mem::transmute(slot);
+        set(descr.as_ptr(), obj.as_ptr(), value.as_ptr())
+    };
     if rc < 0 {
         return Err(PyErr::fetch(obj.py()));
     }
     Ok(())
 }
 
-/// A pydantic model instance made without validation: `values` become its `__dict__`.
+/// A pydantic model instance made without validation: `values` become its `__dict__`. `setters` are
+/// the descriptors of `__dict__`, `__pydantic_fields_set__`, `__pydantic_extra__`,
+/// `__pydantic_private__` and `_unspool_done`, in that order.
 fn make_model<'py>(
     py: Python<'py>,
     cls: &Bound<'py, PyAny>,
     values: &Bound<'py, PyDict>,
     fields_set: &Bound<'py, PyAny>,
     done: &Bound<'py, PyAny>,
+    setters: &Bound<'py, PyTuple>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let ty = cls.cast::<PyType>()?;
     // SAFETY: `ty` is a live type object; GenericAlloc returns a new (GC-tracked) reference or NULL.
     // It skips `object.__new__`'s call machinery: ~60 ns of the ~450 ns a model level costs.
     let obj =
         unsafe { Bound::from_owned_ptr_or_err(py, ffi::PyType_GenericAlloc(ty.as_type_ptr(), 0))? };
-    set_raw(&obj, intern!(py, "__dict__"), values.as_any())?;
-    set_raw(&obj, intern!(py, "__pydantic_fields_set__"), fields_set)?;
     let none = py.None().into_bound(py);
-    set_raw(&obj, intern!(py, "__pydantic_extra__"), &none)?;
-    set_raw(&obj, intern!(py, "__pydantic_private__"), &none)?;
-    set_raw(&obj, intern!(py, "_unspool_done"), done)?;
+    let slots = [values.as_any(), fields_set, &none, &none, done];
+    for (i, value) in slots.into_iter().enumerate() {
+        let descr = setters.get_item(i)?;
+        // None: the class holds a plain value there (RootModel's `__pydantic_extra__ = None`).
+        if !descr.is_none() {
+            set_slot(&obj, &descr, value)?;
+        }
+    }
     Ok(obj)
 }
 
 /// Builds the partial value of the open path described by `specs`; `child` is the innermost open
 /// value (an open string), or None when nothing inside the innermost level is visible.
 ///
-/// Spec tuples: `(0, cls, template, done, open_name, not_null, fields_set)` a model;
-/// `(1, done)` a list; `(2, done, open_key)` a dict; `(3, cls, fields_set)` a RootModel around the
-/// next level. Returns None if the root is held back.
+/// Spec tuples: `(0, cls, template, done, open_name, not_null, fields_set, setters)` a model;
+/// `(1, done)` a list; `(2, done, open_key)` a dict; `(3, cls, fields_set, setters)` a RootModel
+/// around the next level. `setters`: see `make_model`. Returns None if the root is held back.
 pub fn build<'py>(
     py: Python<'py>,
     specs: &Bound<'py, PyList>,
@@ -102,6 +117,7 @@ pub fn build<'py>(
                         &values,
                         &spec.get_item(6)?,
                         marker.as_any(),
+                        &spec.get_item(7)?.cast_into::<PyTuple>()?,
                     )?)
                 }
             }
@@ -138,6 +154,7 @@ pub fn build<'py>(
                         &values,
                         &spec.get_item(2)?,
                         empty.as_any(),
+                        &spec.get_item(3)?.cast_into::<PyTuple>()?,
                     )?)
                 }
                 None => None,
