@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
@@ -45,16 +45,19 @@ class _Shell(Generic[T]):
         """Validation errors of parts that closed invalid (they stay visible unvalidated)."""
         return self._engine.errors
 
-    def _step(self, chunk: str | bytes) -> bool:
-        """Feeds a chunk; True if a new partial should be yielded now."""
+    def _stepper(self) -> Callable[[str | bytes], bool]:
+        """What feeds a chunk and says whether to yield `self._engine.partial` now."""
+        if self._min_interval is None:
+            return self._engine.feed  # the common case: no Python layer in between
+        return self._paced
+
+    def _paced(self, chunk: str | bytes) -> bool:
         if not self._engine.feed(chunk):
             return False
-        if self._min_interval is not None:
-            now = time.monotonic()
-            if now - self._last_yield < self._min_interval:
-                return False
-            self._last_yield = now
-        self._yielded = self._engine.partial
+        now = time.monotonic()
+        if now - self._last_yield < self._min_interval:  # type: ignore[operator]
+            return False
+        self._last_yield = now
         return True
 
     def _end(self) -> bool:
@@ -103,8 +106,10 @@ class Stream(_Shell[T]):
         self._chunks = iter(chunks)
 
     def __iter__(self) -> Iterator[T]:
+        step, engine = self._stepper(), self._engine
         for chunk in self._chunks:
-            if self._step(chunk):
+            if step(chunk):
+                self._yielded = engine.partial
                 yield self._yielded
         if not self._ended and self._end():
             yield self._yielded
@@ -112,7 +117,7 @@ class Stream(_Shell[T]):
     def items(self) -> Iterator[Any]:
         """Each element of a list root, once, validated, as soon as it closes."""
         for chunk in self._chunks:
-            self._step(chunk)
+            self._engine.feed(chunk)
             yield from self._new_items()
         if not self._ended:
             self._end()
@@ -134,15 +139,17 @@ class AsyncStream(_Shell[T]):
         self._chunks = chunks.__aiter__()
 
     async def __aiter__(self) -> AsyncIterator[T]:
+        step, engine = self._stepper(), self._engine
         async for chunk in self._chunks:
-            if self._step(chunk):
+            if step(chunk):
+                self._yielded = engine.partial
                 yield self._yielded
         if not self._ended and self._end():
             yield self._yielded
 
     async def items(self) -> AsyncIterator[Any]:
         async for chunk in self._chunks:
-            self._step(chunk)
+            self._engine.feed(chunk)
             for item in self._new_items():
                 yield item
         if not self._ended:
