@@ -25,8 +25,9 @@ class Engine(Validation):
     def __init__(
         self, response_model: Any, *, lenient: bool = False, context: Any = None, strict: bool | None = None
     ) -> None:
-        self.response_model = response_model
-        self.plan: Node = compile_plan(response_model)
+        # No model: plain JSON values stream (and nothing is validated).
+        self.response_model = Any if response_model is None else response_model
+        self.plan: Node = compile_plan(self.response_model)
         self.parser = Parser(lenient=lenient)
         self._lenient = lenient
         self.errors: list[ValidationError] = []
