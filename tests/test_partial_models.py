@@ -341,3 +341,17 @@ def test_bytes_chunks_cut_mid_character_keep_the_text() -> None:
     assert all("\ufffd" not in b for b in bodies)
     assert s.get_final_response().body == "héllo 🚀 wörld"
     assert s.text == data.decode()
+
+
+def test_repeated_key_replaces_the_open_object() -> None:
+    class Inner(BaseModel):
+        v: str
+
+    class Outer(BaseModel):
+        a: Inner
+
+    doc = '{"a": {"v": "first"}, "a": {"v": "second"}}'
+    seen, final = stream_all(doc, Outer)
+    assert final == Outer.model_validate_json(doc)
+    assert seen[-1].a.v == "second"
+    assert any(p.a is not None and p.a.v == "sec" for p in seen)

@@ -110,9 +110,8 @@ class Engine(Validation):
 
     def _walk(self, root: Any, path: tuple[Any, ...]) -> Any:
         """Brings the frames in line with the open path, takes in what closed, and snapshots."""
-        if path == self._path:
-            # Same open containers (a container cannot close and reopen at the same path): only take
-            # in what closed inside them.
+        if path == self._path and self._frames_current(path):
+            # Same open containers: only take in what closed inside them.
             for k, kept in enumerate(self.frames):
                 open_key = path[k] if k < len(path) else None
                 if len(kept.raw) - (open_key is not None) > kept.n:
@@ -127,6 +126,7 @@ class Engine(Validation):
             and inner >= 0
             and depth - inner in (0, 1)
             and path[:inner] == prev[:inner]
+            and self._frames_current(path)
             and (depth == inner or type(value := frames[-1].raw[path[-1]]) not in (dict, list))
         ):
             # The innermost container moves on to its next member (the common slow case: a field
@@ -144,6 +144,11 @@ class Engine(Validation):
             self._text = key is not None and type(value) is str and f.node.child(f, key).streams_text
             return self.parser.snapshot(self._specs, self._text)
         return self._rewalk(root, path)
+
+    def _frames_current(self, path: tuple[Any, ...]) -> bool:
+        """Are the frames still the open containers? (Only a repeated key can swap one for a new one.)"""
+        frames = self.frames
+        return all(frames[k - 1].raw[path[k - 1]] is frames[k].raw for k in range(1, len(frames)))
 
     def _rewalk(self, root: Any, path: tuple[Any, ...]) -> Any:
         self._path = path
