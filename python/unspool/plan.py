@@ -62,7 +62,6 @@ class Validation:
 class Node:
     """How one JSON position streams. The base is an atom: shown only once closed and valid."""
 
-    atomic = True
     streams_text = False
 
     def __init__(self, tp: Any) -> None:
@@ -156,7 +155,6 @@ class LiteralNode(Node):
 class Text(Node):
     """A string that is shown as it grows."""
 
-    atomic = False
     streams_text = True
 
     def __init__(self, tp: Any, constrained: bool) -> None:
@@ -172,8 +170,6 @@ class Text(Node):
 
 class ContainerNode(Node):
     """Lists and dicts (and plain JSON containers): a frame per open one, members taken in order."""
-
-    atomic = False
 
     def child(self, frame: Frame, key: Any) -> Node:
         return self
@@ -287,8 +283,6 @@ class ModelNode(Node):
     setters: tuple[Any, ...] = ()
     _adapter: TypeAdapter[Any] | None = None
 
-    atomic = False
-
     def empty(self) -> Any:
         return None
 
@@ -378,8 +372,6 @@ class ModelNode(Node):
 class RootNode(Node):
     """A `RootModel`: streams as its root type, shown wrapped in the model."""
 
-    atomic = False
-
     def __init__(self, tp: Any, inner: Node) -> None:
         super().__init__(tp)
         self.inner = inner
@@ -416,8 +408,6 @@ class RootNode(Node):
 
 class UnionNode(Node):
     """`A | B | None`: an open value streams as the first member consistent with what has arrived."""
-
-    atomic = False
 
     def __init__(self, tp: Any, members: list[Node], nullable: bool) -> None:
         super().__init__(tp)
@@ -458,8 +448,6 @@ class UnionNode(Node):
 
 class Discriminated(Node):
     """A tagged union: held back until the tag has arrived whole, then streams as that member."""
-
-    atomic = False
 
     def __init__(self, tp: Any, key: str, members: dict[Any, Node], nullable: bool) -> None:
         super().__init__(tp)
