@@ -112,11 +112,16 @@ class Engine(Validation):
         """Brings the frames in line with the open path, takes in what closed, and snapshots."""
         if path == self._path and self._frames_current(path):
             # Same open containers: only take in what closed inside them.
+            synced = False
             for k, kept in enumerate(self.frames):
                 open_key = path[k] if k < len(path) else None
                 if len(kept.raw) - (open_key is not None) > kept.n:
                     kept.node.sync(kept, open_key, self)
+                    kept.specs = kept.node.specs(kept, open_key)
+                    synced = True
             self._closed.clear()
+            if synced:
+                self._specs = [spec for f in self.frames for spec in f.specs]
             return self.parser.snapshot(self._specs, self._text)
         prev, frames = self._path, self.frames
         depth = len(path)
@@ -181,9 +186,10 @@ class Engine(Validation):
         for k in range(len(frames) - 1, -1, -1):
             f = frames[k]
             open_key = path[k] if k < depth else None
-            if len(f.raw) - (open_key is not None) > f.n:
+            synced = len(f.raw) - (open_key is not None) > f.n
+            if synced:
                 f.node.sync(f, open_key, self)
-            if open_key != f.open_key or open_key is None:
+            if synced or open_key != f.open_key or open_key is None:
                 f.open_key = open_key
                 f.specs = f.node.specs(f, open_key)
             specs[:0] = f.specs

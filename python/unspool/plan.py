@@ -318,6 +318,8 @@ class ModelNode(Node):
                 self.not_null,
                 self.fields_set,
                 self.setters,
+                # The first `n` finished fields, for `is_complete`; specs are remade after each sync.
+                (frame.done, len(frame.done)),
             )
         ]
 

@@ -69,7 +69,8 @@ fn make_model<'py>(
 /// Builds the partial value of the open path described by `specs`; `child` is the innermost open
 /// value (an open string), or None when nothing inside the innermost level is visible.
 ///
-/// Spec tuples: `(0, cls, template, done, open_name, not_null, fields_set, setters)` a model;
+/// Spec tuples: `(0, cls, template, done, open_name, not_null, fields_set, setters, marker)` a model
+/// (`marker`: its `_unspool_done`);
 /// `(1, done)` a list; `(2, done, open_key)` a dict; `(3, cls, fields_set, setters)` a RootModel
 /// around the next level. `setters`: see `make_model`. Returns None if the root is held back.
 pub fn build<'py>(
@@ -104,19 +105,12 @@ pub fn build<'py>(
                 if held {
                     None
                 } else {
-                    let marker = PyTuple::new(
-                        py,
-                        [
-                            done.as_any().clone(),
-                            done.len().into_pyobject(py)?.into_any(),
-                        ],
-                    )?;
                     Some(make_model(
                         py,
                         &cls,
                         &values,
                         &spec.get_item(6)?,
-                        marker.as_any(),
+                        &spec.get_item(8)?,
                         &spec.get_item(7)?.cast_into::<PyTuple>()?,
                     )?)
                 }
