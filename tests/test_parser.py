@@ -218,30 +218,26 @@ def visible(p: Parser) -> Any:
     return copy.deepcopy(p.value)
 
 
-@pytest.mark.parametrize("doc", DOCUMENTS)
-def test_every_prefix_char_by_char(doc: str) -> None:
-    p = Parser()
-    shown: Any = NOTHING
-    for i, ch in enumerate(doc):
-        changed = p.feed(ch)
-        _check_against_reference(p, doc[: i + 1], "char by char")
-        now = visible(p)
-        assert changed is (not same(shown, now)), f"feed({ch!r}) after {doc[:i]!r} returned {changed}"
-        shown = now
-    assert_same(p.finish(), json.loads(doc))
-
-
-@pytest.mark.parametrize("doc", DOCUMENTS)
-def test_every_prefix_byte_by_byte(doc: str) -> None:
+def one_at_a_time(doc: str, unit: str) -> list[tuple[str | bytes, str]]:
+    """`doc` fed one character or one byte at a time: each piece and the text that is whole after it."""
+    if unit == "char":
+        return [(ch, doc[: i + 1]) for i, ch in enumerate(doc)]
     data = doc.encode()
+    return [(data[i : i + 1], decoded_prefix(data[: i + 1])) for i in range(len(data))]
+
+
+@pytest.mark.parametrize("unit", ["char", "byte"])
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_every_prefix_one_at_a_time(doc: str, unit: str) -> None:
     p = Parser()
     shown: Any = NOTHING
-    for i in range(len(data)):
-        changed = p.feed(data[i : i + 1])
-        _check_against_reference(p, decoded_prefix(data[: i + 1]), "byte by byte")
+    before = ""
+    for piece, prefix in one_at_a_time(doc, unit):
+        changed = p.feed(piece)
+        _check_against_reference(p, prefix, f"{unit} by {unit}")
         now = visible(p)
-        assert changed is (not same(shown, now)), f"feed({data[i : i + 1]!r}) after {data[:i]!r}"
-        shown = now
+        assert changed is (not same(shown, now)), f"feed({piece!r}) after {before!r} returned {changed}"
+        shown, before = now, prefix
     assert_same(p.finish(), json.loads(doc))
 
 
