@@ -17,7 +17,6 @@ With --check, exits 1 if a bar is missed.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 import time
@@ -29,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import unspool  # noqa: E402
-from timing import best  # noqa: E402
+from timing import best, ns, options, report  # noqa: E402
 from workload import Catalog, catalog_doc, products_for_bytes, token_chunks  # noqa: E402
 
 
@@ -76,11 +75,8 @@ def instructor_run(partial: Any, chunks: list[str]) -> Callable[[], Any]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--no-gc", action="store_true", help="disable the garbage collector while timing")
+    ap = options(__doc__)
     ap.add_argument("--skip-instructor", action="store_true", help="do not run instructor (~10–20 s)")
-    ap.add_argument("--check", action="store_true", help="exit 1 if a bar is missed")
     args = ap.parse_args()
     r = args.repeats
 
@@ -132,9 +128,6 @@ def main() -> int:
         assert last == small_expected, "instructor's last object is not the validated catalog"
     gc.enable()
 
-    def ns(t: float, k: int) -> str:
-        return f"{t * 1e3:9.2f} ms  {t / k * 1e9:8.1f} ns/chunk"
-
     print(f"  unspool stream 326 KB           {ns(t_stream, n)}")
     print(f"  Catalog.model_validate_json     {t_validate * 1e3:9.2f} ms   (the whole text, once)")
     print(
@@ -163,14 +156,7 @@ def main() -> int:
         ("instructor ÷ unspool (~41 KB)", None if t_instr is None else t_instr / t_small, "≥", 300.0),
         ("per chunk 1 MB ÷ 100 KB", flat, "≤", 1.5),
     ]
-    ok = True
-    for name, value, op, bar in bars:
-        if value is None:
-            print(f"{name:34s} {'—':>7s}   bar {op} {bar:<5} skipped")
-            continue
-        met = value <= bar if op == "≤" else value >= bar
-        ok &= met
-        print(f"{name:34s} {value:7.2f}   bar {op} {bar:<5} {'met' if met else 'MISSED'}")
+    ok = report(bars)
     return 1 if args.check and not ok else 0
 
 

@@ -11,7 +11,6 @@ With --check, exits 1 if a bar is missed.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import json
 import sys
@@ -24,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jiter  # noqa: E402
 import streaming_json_parser  # noqa: E402
 import unspool  # noqa: E402
-from timing import best  # noqa: E402
+from timing import best, ns, options, report  # noqa: E402
 from workload import catalog_doc, products_for_bytes, token_chunks  # noqa: E402
 
 
@@ -69,10 +68,7 @@ def sjp_run(chunks: list[str]) -> Callable[[], Any]:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--repeats", type=int, default=7)
-    ap.add_argument("--no-gc", action="store_true", help="disable the garbage collector while timing")
-    ap.add_argument("--check", action="store_true", help="exit 1 if a bar is missed")
+    ap = options(__doc__)
     args = ap.parse_args()
     r = args.repeats
 
@@ -106,9 +102,6 @@ def main() -> int:
         t_sjp = min(t_sjp, best(sjp_run(chunks), 1))
     gc.enable()
 
-    def ns(t: float, k: int) -> str:
-        return f"{t * 1e3:8.2f} ms  {t / k * 1e9:8.1f} ns/chunk"
-
     print(f"  unspool feed+value          {ns(t_uns, n)}")
     print(f"  unspool feed only           {ns(t_feed, n)}   (for reference: `value` never read)")
     print(f"  trivial PyO3 call loop      {ns(t_floor, n)}   (jiter.from_json(b'1') per chunk)")
@@ -123,11 +116,7 @@ def main() -> int:
         ("streaming_json_parser ÷ unspool", t_sjp / t_uns, "≥", 10.0),
         ("per chunk 1 MB ÷ 100 KB", (t_big / len(big)) / (t_small / len(small)), "≤", 1.3),
     ]
-    ok = True
-    for name, value, op, bar in bars:
-        met = value <= bar if op == "≤" else value >= bar
-        ok &= met
-        print(f"{name:34s} {value:7.2f}   bar {op} {bar:<4}  {'met' if met else 'MISSED'}")
+    ok = report(bars)
     return 1 if args.check and not ok else 0
 
 
