@@ -355,3 +355,17 @@ def test_repeated_key_replaces_the_open_object() -> None:
     assert final == Outer.model_validate_json(doc)
     assert seen[-1].a.v == "second"
     assert any(p.a is not None and p.a.v == "sec" for p in seen)
+
+
+@pytest.mark.parametrize("doc", ["[1, 2]", '"text"', '{"xs": {"a": 1}}', '{"xs": [1, {"a": 1}]}', "3"])
+def test_a_value_of_the_wrong_shape_fails_as_pydantic_says(doc: str) -> None:
+    class M(BaseModel):
+        xs: list[int]
+
+    s = unspool.stream(iter(doc), M)
+    list(s)
+    with pytest.raises(ValidationError) as got:
+        s.get_final_response()
+    with pytest.raises(ValidationError) as want:
+        TypeAdapter(M).validate_json(doc)
+    assert got.value.errors() == want.value.errors()

@@ -324,8 +324,9 @@ class ModelNode(Node):
         ]
 
     def close(self, raw: Any, v: Validation) -> Any:
-        frame = Frame(self, raw, {})
-        return self.finish(frame, v)
+        if type(raw) is not dict:  # not an object at all: pydantic says so
+            return self.validate(raw, v)
+        return self.finish(Frame(self, raw, {}), v)
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         self.sync(frame, None, v)
