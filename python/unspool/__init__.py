@@ -1,22 +1,36 @@
 """unspool: stream structured LLM output into Python objects, parsing each byte once."""
 
 from ._core import Parser, __version__, parse_partial
-from .errors import IncompleteOutputError, JSONDecodeError
+from .client import AsyncClient, Client, from_openai
+from .errors import ContentFilterError, IncompleteOutputError, JSONDecodeError, RefusalError, RetryError
 from .markers import Done, NotNull
 from .partial import Partial, is_complete
+from .schema import SchemaError
+from .session import AsyncStructuredStream, StructuredStream
 from .stream import AsyncStream, Stream, astream, stream
+from .wire import Mode
 
 __all__ = [
+    "AsyncClient",
     "AsyncStream",
+    "AsyncStructuredStream",
+    "Client",
+    "ContentFilterError",
     "Done",
     "IncompleteOutputError",
     "JSONDecodeError",
+    "Mode",
     "NotNull",
     "Parser",
     "Partial",
+    "RefusalError",
+    "RetryError",
+    "SchemaError",
     "Stream",
+    "StructuredStream",
     "__version__",
     "astream",
+    "from_openai",
     "is_complete",
     "parse_partial",
     "stream",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["IncompleteOutputError", "JSONDecodeError"]
+__all__ = ["ContentFilterError", "IncompleteOutputError", "JSONDecodeError", "RefusalError", "RetryError"]
 
 
 class JSONDecodeError(json.JSONDecodeError):
@@ -52,6 +52,41 @@ class IncompleteOutputError(ValueError):
 
     def __init__(self, message: str, *, partial: Any = None, text: str = "", usage: Any = None) -> None:
         super().__init__(message)
+        self.partial = partial
+        self.text = text
+        self.usage = usage
+
+
+class RefusalError(Exception):
+    """The model refused to answer; ``refusal`` is its refusal text."""
+
+    def __init__(self, refusal: str, *, usage: Any = None) -> None:
+        super().__init__(f"the model refused: {refusal}")
+        self.refusal = refusal
+        self.usage = usage
+
+
+class ContentFilterError(Exception):
+    """The provider's content filter stopped the output; ``partial`` and ``text`` keep what arrived."""
+
+    def __init__(self, message: str, *, partial: Any = None, text: str = "", usage: Any = None) -> None:
+        super().__init__(message)
+        self.partial = partial
+        self.text = text
+        self.usage = usage
+
+
+class RetryError(Exception):
+    """Every attempt failed; ``errors`` holds each attempt's error, in order, ``text`` the last output."""
+
+    def __init__(
+        self, errors: list[BaseException], *, partial: Any = None, text: str = "", usage: Any = None
+    ):
+        summary = "; ".join(
+            f"attempt {i}: {type(e).__name__}: {str(e).splitlines()[0]}" for i, e in enumerate(errors, 1)
+        )
+        super().__init__(f"{len(errors)} attempts failed ({summary})")
+        self.errors = errors
         self.partial = partial
         self.text = text
         self.usage = usage

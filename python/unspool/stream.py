@@ -9,21 +9,40 @@ from typing import Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from .engine import Engine
+from .plan import MISSING
 
-__all__ = ["AsyncStream", "Stream", "astream", "stream"]
+__all__ = ["AsyncStream", "Progress", "Stream", "astream", "stream"]
 
 T = TypeVar("T")
 
 
-class _Shell(Generic[T]):
-    """What sync and async streams share: the engine, pacing, and the `items()` bookkeeping."""
+def _same(value: Any) -> Any:
+    return value
+
+
+class Progress(Generic[T]):
+    """One stream's state beside its engine: pacing, the last yield, `items()` bookkeeping, the outcome.
+
+    `unwrap` maps what the engine makes to what users see (the OpenAI layer streams non-object roots
+    inside an envelope object); `list_level` is how deep the list that `items()` walks sits.
+    """
 
     def __init__(
-        self, response_model: Any, lenient: bool, min_interval: float | None, **validation: Any
+        self,
+        response_model: Any,
+        lenient: bool,
+        min_interval: float | None,
+        *,
+        unwrap: Callable[[Any], Any] = _same,
+        list_level: int = 0,
+        **validation: Any,
     ) -> None:
         self._engine = Engine(response_model, lenient=lenient, **validation)
         self._min_interval = min_interval
+        self._unwrap = unwrap
+        self._list_level = list_level
         self._last_yield = 0.0
+        self._shown: Any = None  # the engine's partial last yielded (before `unwrap`)
         self._yielded: Any = None
         self._items_seen = 0
         self._ended = False
@@ -46,7 +65,7 @@ class _Shell(Generic[T]):
         return self._engine.errors
 
     def _stepper(self) -> Callable[[str | bytes], bool]:
-        """What feeds a chunk and says whether to yield `self._engine.partial` now."""
+        """What feeds a chunk and says whether to yield now (then call `_show()`)."""
         if self._min_interval is None:
             return self._engine.feed  # the common case: no Python layer in between
         return self._paced
@@ -60,19 +79,25 @@ class _Shell(Generic[T]):
         self._last_yield = now
         return True
 
+    def _show(self) -> Any:
+        """Takes the engine's partial as the one yielded, and returns it as users see it."""
+        self._shown = self._engine.partial
+        self._yielded = self._unwrap(self._shown)
+        return self._yielded
+
     def _end(self) -> bool:
-        """Ends the input; True if the final state still has to be yielded.
+        """Ends the input; True if the final state still has to be yielded (then see `partial`).
 
         A final validation error is kept for `get_final_response()`: iteration shows what arrived.
         """
         self._ended = True
         try:
-            self._final = self._engine.finish()
+            self._final = self._unwrap(self._engine.finish())
         except ValidationError as e:
             self._failure = e
-        if self._yielded is self._engine.partial:
+        if self._shown is self._engine.partial:
             return False
-        self._yielded = self._engine.partial
+        self._show()
         return True
 
     def _result(self) -> Any:
@@ -83,22 +108,21 @@ class _Shell(Generic[T]):
         return self._final
 
     def _new_items(self) -> list[Any]:
-        frames = self._engine.frames
-        final = self._engine._final
-        from .plan import MISSING
-
-        if final is not MISSING and isinstance(final, list):
-            done = final
-        elif frames and isinstance(frames[0].done, list):
-            done = frames[0].done
+        engine = self._engine
+        final = engine._final
+        level = self._list_level
+        if final is not MISSING and isinstance(done := self._unwrap(final), list):
+            pass
+        elif len(engine.frames) > level and isinstance(engine.frames[level].done, list):
+            done = engine.frames[level].done
         else:
             return []
-        out = [x for x in done[self._items_seen :] if id(x) not in self._engine.invalid]
+        out = [x for x in done[self._items_seen :] if id(x) not in engine.invalid]
         self._items_seen = len(done)
         return out
 
 
-class Stream(_Shell[T]):
+class Stream(Progress[T]):
     """Iterate for partial objects; `get_final_response()` for the validated result."""
 
     def __init__(self, chunks: Iterable[str | bytes], response_model: Any, **kw: Any) -> None:
@@ -106,11 +130,10 @@ class Stream(_Shell[T]):
         self._chunks = iter(chunks)
 
     def __iter__(self) -> Iterator[T]:
-        step, engine = self._stepper(), self._engine
+        step = self._stepper()
         for chunk in self._chunks:
             if step(chunk):
-                self._yielded = engine.partial
-                yield self._yielded
+                yield self._show()
         if not self._ended and self._end():
             yield self._yielded
 
@@ -131,7 +154,7 @@ class Stream(_Shell[T]):
         return final
 
 
-class AsyncStream(_Shell[T]):
+class AsyncStream(Progress[T]):
     """`async for` partial objects; `await get_final_response()` for the validated result."""
 
     def __init__(self, chunks: AsyncIterable[str | bytes], response_model: Any, **kw: Any) -> None:
@@ -139,11 +162,10 @@ class AsyncStream(_Shell[T]):
         self._chunks = chunks.__aiter__()
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        step, engine = self._stepper(), self._engine
+        step = self._stepper()
         async for chunk in self._chunks:
             if step(chunk):
-                self._yielded = engine.partial
-                yield self._yielded
+                yield self._show()
         if not self._ended and self._end():
             yield self._yielded
 

@@ -1,0 +1,119 @@
+"""`unspool.from_openai`: an OpenAI or AsyncOpenAI client whose `stream`/`create` take a `response_model`.
+
+Only `responses.stream`/`create` and `chat.completions.stream`/`create` change; everything else (and
+those two `create`s when called without `response_model`) is the SDK's own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .session import AsyncStructuredStream, Session, StructuredStream
+from .wire import API, CHAT, RESPONSES, Mode
+
+__all__ = ["AsyncClient", "Client", "from_openai"]
+
+_UNSET: Any = object()
+
+# Our keywords; every other one goes to the SDK unchanged.
+_OURS = ("mode", "max_retries", "fail_fast", "min_interval", "context", "strict")
+
+
+def _session(api: API, default_mode: Mode, response_model: Any, kwargs: dict[str, Any]) -> Session:
+    ours = {k: kwargs.pop(k) for k in _OURS if k in kwargs}
+    mode = ours.pop("mode", None) or default_mode
+    return Session(api, mode, response_model, kwargs, **ours)
+
+
+class _Endpoint:
+    """One SDK resource (`client.responses` or `client.chat.completions`) with structured calls added."""
+
+    def __init__(self, resource: Any, api: API, mode: Mode) -> None:
+        self._resource = resource
+        self._api = api
+        self._mode = mode
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._resource, name)
+
+
+class _SyncEndpoint(_Endpoint):
+    def stream(self, *, response_model: Any, **kwargs: Any) -> StructuredStream[Any]:
+        """Partial objects of `response_model` as the answer streams; the request goes on first iteration.
+
+        Keywords of ours: `mode`, `max_retries` (0), `fail_fast` (False), `min_interval`, `context`,
+        `strict`; all others go to the SDK's `create`.
+        """
+        session = _session(self._api, self._mode, response_model, kwargs)
+        return StructuredStream(self._resource.create, session)
+
+    def create(self, *args: Any, response_model: Any = _UNSET, **kwargs: Any) -> Any:
+        """With `response_model`: one non-streamed request, returning the validated object."""
+        if response_model is _UNSET:
+            return self._resource.create(*args, **kwargs)
+        s = _session(self._api, self._mode, response_model, kwargs)
+        while s.running:
+            s.take_whole(self._resource.create(**s.begin(stream=False)))
+            s.end()
+        return s.result()
+
+
+class _AsyncEndpoint(_Endpoint):
+    def stream(self, *, response_model: Any, **kwargs: Any) -> AsyncStructuredStream[Any]:
+        """Like the sync `stream`, for `async for` (not awaited itself)."""
+        session = _session(self._api, self._mode, response_model, kwargs)
+        return AsyncStructuredStream(self._resource.create, session)
+
+    async def create(self, *args: Any, response_model: Any = _UNSET, **kwargs: Any) -> Any:
+        """With `response_model`: one non-streamed request, returning the validated object."""
+        if response_model is _UNSET:
+            return await self._resource.create(*args, **kwargs)
+        s = _session(self._api, self._mode, response_model, kwargs)
+        while s.running:
+            s.take_whole(await self._resource.create(**s.begin(stream=False)))
+            s.end()
+        return s.result()
+
+
+class _Chat:
+    def __init__(self, chat: Any, completions: _Endpoint) -> None:
+        self._chat = chat
+        self.completions = completions
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._chat, name)
+
+
+class Client:
+    """A wrapped `openai.OpenAI`; attributes other than `responses` and `chat` are the client's own."""
+
+    _endpoint = _SyncEndpoint
+
+    def __init__(self, client: Any, mode: Mode) -> None:
+        self.client = client
+        self.mode = mode
+        self.responses = self._endpoint(client.responses, RESPONSES, mode)
+        self.chat = _Chat(client.chat, self._endpoint(client.chat.completions, CHAT, mode))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+class AsyncClient(Client):
+    """A wrapped `openai.AsyncOpenAI`."""
+
+    _endpoint = _AsyncEndpoint
+
+
+def from_openai(client: Any, *, mode: Mode | str = Mode.JSON_SCHEMA) -> Client:
+    """Wraps an `OpenAI` or `AsyncOpenAI` client (any `base_url`); `mode` is the default for its calls."""
+    import openai
+
+    chosen = Mode(mode)
+    if isinstance(client, openai.AsyncOpenAI):
+        return AsyncClient(client, chosen)
+    if isinstance(client, openai.OpenAI):
+        return Client(client, chosen)
+    raise TypeError(
+        f"from_openai takes an openai.OpenAI or openai.AsyncOpenAI client, not {type(client).__name__}"
+    )

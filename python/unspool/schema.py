@@ -1,0 +1,166 @@
+"""JSON schemas of response models as the OpenAI API takes them, and the envelope for non-object roots."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
+
+__all__ = ["ENVELOPE_KEY", "SchemaError", "ResponseSchema", "response_schema"]
+
+# The one property of the object that wraps a non-object root (`list[Idea]` streams as `{"result": [...]}`).
+ENVELOPE_KEY = "result"
+
+# What strict Structured Outputs accepts, by JSON type; other keywords move into the description so the
+# model still reads them (pydantic enforces them either way).
+_KEYWORDS = {
+    "type", "properties", "required", "additionalProperties", "items", "anyOf", "enum", "const",
+    "$ref", "$defs", "description", "title",
+    "pattern", "format",
+    "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
+    "minItems", "maxItems",
+}  # fmt: skip
+
+
+class SchemaError(TypeError):
+    """The response model has a part strict Structured Outputs cannot express."""
+
+
+@dataclass(frozen=True)
+class ResponseSchema:
+    """What a mode sends and streams for one response model."""
+
+    name: str
+    schema: dict[str, Any]  # an object schema (enveloped when the root is not an object)
+    strict_error: str | None  # what strict mode cannot express; then `schema` is pydantic's own
+    plain: dict[str, Any]  # pydantic's schema of the root itself, for prompts (md_json needs no envelope)
+    root: Any  # the response model
+    model: Any  # what the engine streams: the response model, or its envelope model
+    enveloped: bool
+
+    @property
+    def strict(self) -> bool:
+        return self.strict_error is None
+
+    def unwrap(self, value: Any) -> Any:
+        """The response model's value inside what the engine made."""
+        if not self.enveloped or value is None:
+            return value
+        return getattr(value, ENVELOPE_KEY, None)
+
+    def unwrap_error(self, error: ValidationError) -> ValidationError:
+        """The envelope's validation error as the response model's own (its `result` step dropped)."""
+        if not self.enveloped:
+            return error
+        lines = []
+        for e in error.errors():
+            loc = e["loc"][1:] if e["loc"][:1] == (ENVELOPE_KEY,) else e["loc"]
+            line: dict[str, Any] = {"type": e["type"], "loc": loc, "input": e["input"]}
+            if "ctx" in e:
+                line["ctx"] = e["ctx"]
+            lines.append(line)
+        try:
+            return ValidationError.from_exception_data(_title(self.model), lines)  # type: ignore[arg-type]
+        except (KeyError, TypeError):  # a custom error type pydantic cannot rebuild: keep the envelope's
+            return error
+
+
+def _title(model: Any) -> str:
+    inner = model.model_fields[ENVELOPE_KEY].annotation
+    return getattr(inner, "__name__", None) or repr(inner)
+
+
+def response_schema(response_model: Any) -> ResponseSchema:
+    """The schemas to ask for `response_model` with, strict when strict mode can express it."""
+    plain = TypeAdapter(response_model).json_schema()
+    enveloped = _resolve(plain, plain).get("type") != "object" or "properties" not in _resolve(plain, plain)
+    name = _name(response_model)
+    if enveloped:
+        model: Any = create_model(
+            f"{name}Envelope",
+            __base__=BaseModel,
+            **{ENVELOPE_KEY: (response_model, Field(...))},  # type: ignore[call-overload]
+        )
+        wire = TypeAdapter(model).json_schema()
+    else:
+        model, wire = response_model, plain
+    try:
+        schema, error = strict_schema(wire), None
+    except SchemaError as e:
+        schema, error = wire, str(e)
+    return ResponseSchema(name, schema, error, plain, response_model, model, enveloped)
+
+
+def _name(response_model: Any) -> str:
+    """A schema name the API accepts (`^[a-zA-Z0-9_-]{1,64}$`): `Idea`, `list_Idea`, ..."""
+    raw = getattr(response_model, "__name__", None) if isinstance(response_model, type) else None
+    if raw is None:
+        raw = re.sub(r"\btyping\.|\b\w+\.", "", repr(response_model))
+    return re.sub(r"[^a-zA-Z0-9_-]+", "_", raw).strip("_")[:64] or "response"
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node and node["$ref"].startswith("#/$defs/"):
+        node = root["$defs"][node["$ref"][len("#/$defs/") :]]
+    return node
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Pydantic's schema rewritten for strict Structured Outputs, or `SchemaError` saying what cannot be."""
+    root = copy.deepcopy(schema)
+    defs = root.get("$defs", {})
+    for name, sub in defs.items():
+        defs[name] = _strict(sub, root, f"$defs/{name}")
+    body = _strict({k: v for k, v in root.items() if k != "$defs"}, root, "")
+    if defs:
+        body["$defs"] = defs
+    return body
+
+
+def _strict(node: dict[str, Any], root: dict[str, Any], where: str) -> dict[str, Any]:
+    at = where or "the root"
+    if "$ref" in node and len(node) > 1:  # strict mode takes no keywords beside a $ref: inline it
+        merged = {**_resolve(node, root), **{k: v for k, v in node.items() if k != "$ref"}}
+        return _strict(merged, root, where)
+    if "allOf" in node:
+        if len(node["allOf"]) != 1:
+            raise SchemaError(f"allOf with several schemas at {at}")
+        rest = {k: v for k, v in node.items() if k != "allOf"}
+        return _strict({**node["allOf"][0], **rest}, root, where)
+    if "oneOf" in node:  # pydantic's discriminated unions; anyOf means the same for disjoint members
+        node = {
+            **{k: v for k, v in node.items() if k not in ("oneOf", "discriminator")},
+            "anyOf": node["oneOf"],
+        }
+    out: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in _KEYWORDS:
+            out[key] = value
+        elif key not in ("default", "discriminator", "examples"):
+            extra[key] = value
+    if not any(k in out for k in ("type", "anyOf", "enum", "const", "$ref")):
+        raise SchemaError(f"a value of any type at {at} (Any, or a type with no JSON schema)")
+    if "prefixItems" in extra:
+        raise SchemaError(f"a tuple at {at}")
+    if extra:
+        note = "; ".join(f"{k}: {json.dumps(v)}" for k, v in extra.items())
+        out["description"] = f"{out['description']} ({note})" if "description" in out else note
+    if out.get("type") == "object":
+        props = out.get("properties")
+        if not props or isinstance(out.get("additionalProperties"), dict):
+            raise SchemaError(
+                f"an object with free-form keys at {at} (a dict, or a model with extra='allow')"
+            )
+        out["properties"] = {k: _strict(v, root, f"{where}/{k}") for k, v in props.items()}
+        out["required"] = list(props)
+        out["additionalProperties"] = False
+    if "items" in out:
+        out["items"] = _strict(out["items"], root, f"{where}/items")
+    if "anyOf" in out:
+        out["anyOf"] = [_strict(m, root, where) for m in out["anyOf"]]
+    return out

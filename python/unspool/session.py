@@ -1,0 +1,394 @@
+"""One structured OpenAI call: attempts, retries, outcomes (`Session`), driven by thin sync and async shells.
+
+`Session` never does I/O. A shell opens the SDK's stream with `Session.begin()`, hands it every chunk or
+event (`take`), and calls `end()` when the stream stops; the session decides whether to retry and what
+the call's outcome is. Everything a shell holds is the SDK stream it has open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from .errors import ContentFilterError, IncompleteOutputError, JSONDecodeError, RefusalError, RetryError
+from .schema import ResponseSchema, response_schema
+from .stream import Progress
+from .wire import API, Mode, Reply
+
+__all__ = ["AsyncStructuredStream", "Session", "StructuredStream"]
+
+T = TypeVar("T")
+
+# What a shell's inner loop reports after each chunk.
+_QUIET, _CHANGED, _FINAL = 0, 1, 2
+
+
+class _Stop(Exception):
+    """The attempt must stop now (bad JSON, or `fail_fast` and a part closed invalid)."""
+
+
+def feedback(error: BaseException) -> str:
+    """What the next attempt is told about the last one's output."""
+    return (
+        "Your previous answer was not valid for the requested schema:\n"
+        f"{error}\n"
+        "Answer again with the complete, corrected JSON."
+    )
+
+
+class Session:
+    """The state of one call across its attempts; see the module docstring."""
+
+    def __init__(
+        self,
+        api: API,
+        mode: Mode | str,
+        response_model: Any,
+        kwargs: dict[str, Any],
+        *,
+        max_retries: int = 0,
+        fail_fast: bool = False,
+        min_interval: float | None = None,
+        context: Any = None,
+        strict: bool | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, not {max_retries}")
+        self.api = api
+        self.mode = Mode(mode)
+        self.schema: ResponseSchema = response_schema(response_model)
+        # md_json asks in prose for the root itself, so no envelope.
+        self.enveloped = self.schema.enveloped and self.mode is not Mode.MD_JSON
+        self.kwargs = kwargs
+        self.api.request(kwargs, self.schema, self.mode, False)  # a schema the mode cannot ask for: now
+        self.max_retries = max_retries
+        self.fail_fast = fail_fast
+        self._progress_options: dict[str, Any] = {
+            "min_interval": min_interval,
+            "context": context,
+            "strict": strict,
+        }
+        self.attempt = 0
+        self.failures: list[BaseException] = []
+        self.running = True
+        self.reply = Reply()
+        self.progress: Progress[Any] = self._progress()
+        self.outcome: BaseException | None = None
+        self.final: Any = None
+        self._failed: BaseException | None = None
+        self._step: Callable[[str], bool] = self.progress._stepper()
+
+    def _progress(self) -> Progress[Any]:
+        model = self.schema.model if self.enveloped else self.schema.root
+        return Progress(
+            model,
+            self.mode.lenient,
+            unwrap=self.schema.unwrap if self.enveloped else _same,
+            list_level=1 if self.enveloped else 0,
+            **self._progress_options,
+        )
+
+    # What the shells read.
+    @property
+    def partial(self) -> Any:
+        return self.progress.partial
+
+    @property
+    def text(self) -> str:
+        return self.progress.text
+
+    def show(self) -> Any:
+        return self.progress._show()
+
+    def new_items(self) -> list[Any]:
+        return self.progress._new_items()
+
+    # The attempt's life.
+    def begin(self, stream: bool) -> dict[str, Any]:
+        """Starts the next attempt; returns the SDK `create` keywords for it."""
+        self.attempt += 1
+        if self.attempt > 1:
+            self.progress = self._progress()
+            self._step = self.progress._stepper()
+        self.reply = Reply()
+        self._failed = None
+        return self.api.request(self.kwargs, self.schema, self.mode, stream)
+
+    def take(self, event: Any) -> bool:
+        """One SDK chunk or event; True if the partial object changed. Raises `_Stop` to end the attempt."""
+        text = self.api.read(event, self.reply, self.mode)
+        if text is None:
+            return False
+        try:
+            changed = self._step(text)
+        except JSONDecodeError as e:
+            self._failed = e
+            raise _Stop from None
+        if self.fail_fast and self.progress.errors:
+            self._failed = self.progress.errors[0]
+            raise _Stop
+        return changed
+
+    def take_whole(self, response: Any) -> None:
+        """A non-streamed response, as one chunk."""
+        text = self.api.read_whole(response, self.reply, self.mode)
+        try:
+            self._step(text)
+        except JSONDecodeError as e:
+            self._failed = e
+
+    def end(self) -> bool:
+        """The attempt's stream stopped: decides retry or outcome. True if the final state must be yielded."""
+        reply, progress = self.reply, self.progress
+        failure, show = self._failed, False
+        if failure is None:
+            if reply.refusal is not None:
+                return self._conclude(RefusalError(reply.refusal, usage=reply.usage))
+            if reply.finish_reason == "content_filter":
+                message = "the provider's content filter stopped the output"
+                return self._conclude(ContentFilterError(message, **self._kept()))
+            try:
+                show = progress._end()
+            except IncompleteOutputError as e:
+                if reply.finish_reason == "length":
+                    e.args = (f"the output hit the token limit (finish_reason 'length'): {e}",)
+                e.partial, e.usage = self._kept()["partial"], reply.usage
+                return self._conclude(e)
+            except JSONDecodeError as e:
+                failure = e
+            else:
+                if progress._failure is None:
+                    self.final = progress._final
+                    self.running = False
+                    return show
+                failure = self.schema.unwrap_error(progress._failure) if self.enveloped else progress._failure
+        self.failures.append(failure)
+        if self.attempt <= self.max_retries:
+            self.kwargs = self.api.retry(self.kwargs, progress.text, feedback(failure))
+            return False
+        if isinstance(failure, JSONDecodeError) and not self.max_retries:
+            self.running = False
+            raise failure  # the stream itself was bad: raised from the iteration, as `unspool.stream` does
+        if self.max_retries:
+            failure = RetryError(self.failures, **self._kept())
+        self._conclude(failure)
+        return show
+
+    def _kept(self) -> dict[str, Any]:
+        engine = self.progress._engine
+        partial = self.schema.unwrap(engine.partial) if self.enveloped else engine.partial
+        return {"partial": partial, "text": self.progress.text, "usage": self.reply.usage}
+
+    def _conclude(self, outcome: BaseException) -> bool:
+        self.outcome = outcome
+        self.running = False
+        return False
+
+    def abandon(self) -> None:
+        """The caller stopped early (break, close, an exception): the output is incomplete."""
+        if self.running:
+            self._conclude(
+                IncompleteOutputError("the stream was closed before the output was complete", **self._kept())
+            )
+
+    def result(self) -> Any:
+        if self.outcome is not None:
+            raise self.outcome
+        return self.final
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class _Shell(Generic[T]):
+    """What both shells show of their session."""
+
+    _session: Session
+
+    @property
+    def partial(self) -> Any:
+        """The last partial object yielded."""
+        return self._session.partial
+
+    @property
+    def text(self) -> str:
+        """All JSON text the current attempt received."""
+        return self._session.text
+
+    @property
+    def errors(self) -> list[Any]:
+        """Validation errors of parts that closed invalid in the current attempt."""
+        return self._session.progress.errors
+
+    @property
+    def usage(self) -> Any:
+        """The token usage the API reported for the latest attempt (None until it does)."""
+        return self._session.reply.usage
+
+    @property
+    def finish_reason(self) -> str | None:
+        """Why the latest attempt's output ended: 'stop', 'length', 'content_filter', 'tool_calls', ..."""
+        return self._session.reply.finish_reason
+
+    @property
+    def response_id(self) -> str | None:
+        """The API's id of the latest attempt's response."""
+        return self._session.reply.id
+
+    @property
+    def attempt(self) -> int:
+        """Which attempt is streaming (1 for the first; 0 before the request is sent)."""
+        return self._session.attempt
+
+
+class StructuredStream(_Shell[T]):
+    """Iterate for partial objects; `get_final_response()` for the validated result.
+
+    The request is sent on first iteration.
+    """
+
+    def __init__(self, create: Callable[..., Any], session: Session) -> None:
+        self._create = create
+        self._session = session
+        self._http: Any = None
+
+    def _run(self) -> Iterator[int]:
+        s = self._session
+        try:
+            while s.running:
+                if self._http is None:
+                    self._http = self._create(**s.begin(stream=True))
+                    s.reply.request = self._http.response.request
+                try:
+                    for event in self._http:
+                        yield _CHANGED if s.take(event) else _QUIET
+                except _Stop:
+                    pass
+                self._close_http()
+                if s.end():
+                    yield _FINAL
+        finally:
+            self._close_http()
+            s.abandon()
+
+    def _close_http(self) -> None:
+        http, self._http = self._http, None
+        if http is not None:
+            http.close()
+
+    def __iter__(self) -> Iterator[T]:
+        run = self._run()
+        try:
+            for step in run:
+                if step == _CHANGED:
+                    yield self._session.show()
+                elif step == _FINAL:
+                    yield self._session.partial
+        finally:
+            run.close()  # a `break` closes the HTTP response now, not when the generator is collected
+
+    def items(self) -> Iterator[Any]:
+        """Each element of a list root, once, validated, as soon as it closes."""
+        run = self._run()
+        try:
+            for _ in run:
+                yield from self._session.new_items()
+        finally:
+            run.close()
+        yield from self._session.new_items()
+
+    def get_final_response(self) -> T:
+        """Consumes what is left and returns the fully validated object (or raises what went wrong)."""
+        for _ in self:
+            pass
+        final: T = self._session.result()
+        return final
+
+    def close(self) -> None:
+        """Closes the HTTP response now; the output counts as incomplete if it was."""
+        self._close_http()
+        self._session.abandon()
+
+    def __enter__(self) -> StructuredStream[T]:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncStructuredStream(_Shell[T]):
+    """`async for` partial objects; `await get_final_response()` for the validated result."""
+
+    def __init__(self, create: Callable[..., Any], session: Session) -> None:
+        self._create = create
+        self._session = session
+        self._http: Any = None
+
+    async def _run(self) -> AsyncIterator[int]:
+        s = self._session
+        try:
+            while s.running:
+                if self._http is None:
+                    self._http = await self._create(**s.begin(stream=True))
+                    s.reply.request = self._http.response.request
+                try:
+                    async for event in self._http:
+                        yield _CHANGED if s.take(event) else _QUIET
+                except _Stop:
+                    pass
+                await self._close_http()
+                if s.end():
+                    yield _FINAL
+        finally:
+            await self._close_http()
+            s.abandon()
+
+    async def _close_http(self) -> None:
+        http, self._http = self._http, None
+        if http is not None:
+            await http.close()
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        run = self._run()
+        try:
+            async for step in run:
+                if step == _CHANGED:
+                    yield self._session.show()
+                elif step == _FINAL:
+                    yield self._session.partial
+        finally:
+            await run.aclose()
+
+    async def items(self) -> AsyncIterator[Any]:
+        """Each element of a list root, once, validated, as soon as it closes."""
+        run = self._run()
+        try:
+            async for _ in run:
+                for item in self._session.new_items():
+                    yield item
+        finally:
+            await run.aclose()
+        for item in self._session.new_items():
+            yield item
+
+    async def get_final_response(self) -> T:
+        """Consumes what is left and returns the fully validated object (or raises what went wrong)."""
+        async for _ in self:
+            pass
+        final: T = self._session.result()
+        return final
+
+    async def aclose(self) -> None:
+        """Closes the HTTP response now; the output counts as incomplete if it was."""
+        await self._close_http()
+        self._session.abandon()
+
+    async def __aenter__(self) -> AsyncStructuredStream[T]:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
