@@ -98,11 +98,25 @@ class Client:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
 
+    def __enter__(self) -> Client:
+        self.client.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.client.__exit__(*exc)
+
 
 class AsyncClient(Client):
     """A wrapped `openai.AsyncOpenAI`."""
 
     _endpoint = _AsyncEndpoint
+
+    async def __aenter__(self) -> AsyncClient:
+        await self.client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.client.__aexit__(*exc)
 
 
 def from_openai(client: Any, *, mode: Mode | str = Mode.JSON_SCHEMA) -> Client:

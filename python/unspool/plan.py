@@ -331,10 +331,10 @@ class ModelNode(Node):
     def finish(self, frame: Frame, v: Validation) -> Any:
         self.sync(frame, None, v)
         done = frame.done
+        if any(id(x) in v.invalid for x in done.values()):
+            # A part already failed and its error is recorded: the same cause is not recorded again.
+            return self._shown_invalid(frame, v)
         try:
-            if any(id(x) in v.invalid for x in done.values()):
-                # A part already failed: validate from the raw JSON for pydantic's exact error.
-                return self.tp.model_validate(frame.raw, context=v.context, strict=v.strict)
             data = dict(frame.raw)
             for key, fp in self.fields.items():
                 if fp.name in done and key in data:
@@ -346,12 +346,16 @@ class ModelNode(Node):
             return obj
         except ValidationError as e:
             v.errors.append(e)
-            shown = build_partial(self.specs(frame, None), None)
-            if shown is None:
-                spec = self.specs(frame, None)[0]
-                shown = build_partial([(*spec[:5], (), *spec[6:])], None)
-            v.invalid.add(id(shown))
-            return shown
+            return self._shown_invalid(frame, v)
+
+    def _shown_invalid(self, frame: Frame, v: Validation) -> Any:
+        """A closed object that failed validation: shown unvalidated, as its partial class."""
+        shown = build_partial(self.specs(frame, None), None)
+        if shown is None:  # held back by a NotNull field: shown anyway, it has closed
+            spec = self.specs(frame, None)[0]
+            shown = build_partial([(*spec[:5], (), *spec[6:])], None)
+        v.invalid.add(id(shown))
+        return shown
 
     @property
     def shallow(self) -> Any:

@@ -71,7 +71,9 @@ class ResponseSchema:
 
 def _title(model: Any) -> str:
     inner = model.model_fields[ENVELOPE_KEY].annotation
-    return getattr(inner, "__name__", None) or repr(inner)
+    if isinstance(inner, type) and not getattr(inner, "__args__", None):
+        return inner.__name__
+    return re.sub(r"\b(typing|[\w.]*\.)(?=\w+\b)", "", repr(inner))  # "list[Idea]", as pydantic titles it
 
 
 def response_schema(response_model: Any) -> ResponseSchema:
