@@ -1,4 +1,4 @@
-"""The `unspool` command line: the demo streams the tutorial's example through the SDK and the embedded server."""
+"""The `unspool` command line: the demo streams the tutorial example through the SDK and embedded server."""
 
 from __future__ import annotations
 

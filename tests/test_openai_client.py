@@ -71,11 +71,11 @@ def endpoint(c: Any, api: str) -> Any:
 def check_growth(partials: list[list[Any]], final: list[Any]) -> None:
     """Every partial list is a prefix-in-progress of the final list, and no two in a row are equal."""
     assert partials, "nothing was yielded"
-    for before, after in zip(partials, partials[1:]):
+    for before, after in zip(partials, partials[1:], strict=False):
         assert before != after
         assert len(before) <= len(after)
     for p in partials:
-        assert all(done == want for done, want in zip(p[:-1], final))
+        assert all(done == want for done, want in zip(p[:-1], final, strict=False))
         if p:
             last, want = p[-1], final[len(p) - 1]
             assert want.title.startswith(last.title)
