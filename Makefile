@@ -9,7 +9,8 @@ $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "maturin>=1.5,<2" "pytest>=8" "hypothesis>=6.100" "pytest-benchmark>=4" \
-		"jiter>=0.5" "streaming-json-parser>=0.3" "pydantic>=2.7" "mypy>=1.10" "ruff>=0.5"
+		"jiter>=0.5" "streaming-json-parser>=0.3" "pydantic>=2.7" "mypy>=1.10" "ruff>=0.5" \
+		"openai>=1.66" "rich>=13" "fastapi>=0.110" "httpx>=0.27"
 	touch $@
 
 install: $(VENV)/.installed  ## build the extension (release) into .venv

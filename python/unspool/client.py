@@ -87,7 +87,7 @@ class _Chat:
 class Client:
     """A wrapped `openai.OpenAI`; attributes other than `responses` and `chat` are the client's own."""
 
-    _endpoint = _SyncEndpoint
+    _endpoint: type[_Endpoint] = _SyncEndpoint
 
     def __init__(self, client: Any, mode: Mode) -> None:
         self.client = client

@@ -7,7 +7,7 @@ the call's outcome is. Everything a shell holds is the SDK stream it has open.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -22,6 +22,10 @@ T = TypeVar("T")
 
 # What a shell's inner loop reports after each chunk.
 _QUIET, _CHANGED, _FINAL = 0, 1, 2
+
+
+# What a root shows before anything of it has arrived.
+_NOTHING: tuple[Any, ...] = (None, [], {}, "")
 
 
 class _Stop(Exception):
@@ -128,6 +132,9 @@ class Session:
         if self.fail_fast and self.progress.errors:
             self._failed = self.progress.errors[0]
             raise _Stop
+        if changed and self.enveloped and self.progress._shown is None:
+            # The envelope opened but its value shows nothing yet (`[]` of a list root): not worth a yield.
+            return self.schema.unwrap(self.progress._engine.partial) not in _NOTHING
         return changed
 
     def take_whole(self, response: Any) -> None:
@@ -254,7 +261,7 @@ class StructuredStream(_Shell[T]):
         self._session = session
         self._http: Any = None
 
-    def _run(self) -> Iterator[int]:
+    def _run(self) -> Generator[int, None, None]:
         s = self._session
         try:
             while s.running:
@@ -326,7 +333,7 @@ class AsyncStructuredStream(_Shell[T]):
         self._session = session
         self._http: Any = None
 
-    async def _run(self) -> AsyncIterator[int]:
+    async def _run(self) -> AsyncGenerator[int, None]:
         s = self._session
         try:
             while s.running:
