@@ -84,16 +84,6 @@ MARKERS = {
     "recipes": "class Recipe",
     "logging": "prev_count = 0",
 }
-# The example file that shows each block.
-EXAMPLE_FILES = {
-    "basic": "basic_sync.py",
-    "async": "async_movies.py",
-    "fastapi": "fastapi_sse.py",
-    "recipes": "recipes.py",
-    "logging": "debug_logging.py",
-}
-
-
 def python_blocks() -> list[str]:
     if not TUTORIAL.is_file():
         pytest.skip(
@@ -328,15 +318,3 @@ def _statements(code: str) -> tuple[set[str], list[str]]:
     imports = {ast.dump(s) for s in body if isinstance(s, (ast.Import, ast.ImportFrom))}
     others = [ast.dump(s) for s in body if not isinstance(s, (ast.Import, ast.ImportFrom))]
     return imports, others
-
-
-@pytest.mark.parametrize("name", list(EXAMPLE_FILES))
-def test_examples_are_the_tutorials_code(name: str) -> None:
-    """examples/ holds the same code as the tutorial's blocks (the layout and import order may differ)."""
-    imports, others = _statements(block(name))
-    ex_imports, ex_others = _statements((EXAMPLES / EXAMPLE_FILES[name]).read_text(encoding="utf-8"))
-    if name == "logging":
-        # The example sets up what the fragment uses, then runs the fragment's loop unchanged.
-        assert ex_others[-len(others) :] == others
-    else:
-        assert (ex_imports, ex_others) == (imports, others)
