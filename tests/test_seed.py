@@ -84,6 +84,8 @@ MARKERS = {
     "recipes": "class Recipe",
     "logging": "prev_count = 0",
 }
+
+
 def python_blocks() -> list[str]:
     if not TUTORIAL.is_file():
         pytest.skip(
