@@ -498,3 +498,27 @@ def test_200_concurrent_async_streams_all_finish_correctly() -> None:
         results = asyncio.run(run(server))
         assert server.completed == 200
     assert results == [WANT] * 200
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_keepalive_comments_and_crlf_line_ends_change_nothing(api: str) -> None:
+    with ReplayServer(IDEAS, keepalive=True, crlf=True, chunk_sizes=(1, 7)) as server:
+        stream = endpoint(client(server), api).stream(model="m", messages=MESSAGES, response_model=list[Idea])
+        partials = list(stream)
+        assert stream.get_final_response() == WANT
+    check_growth(partials, WANT)
+
+
+def test_the_first_partial_of_an_enveloped_list_is_not_an_empty_list(server: ReplayServer) -> None:
+    stream = client(server).responses.stream(model="m", messages=MESSAGES, response_model=list[Idea])
+    first = next(iter(stream))
+    assert isinstance(first, list) and len(first) == 1 and isinstance(first[0], Idea)
+    stream.close()
+
+
+def test_a_wrapped_client_passes_everything_else_to_the_sdk(server: ReplayServer) -> None:
+    c = client(server)
+    assert c.base_url == c.client.base_url
+    assert c.chat.completions.with_raw_response is not None
+    with pytest.raises(TypeError, match="openai.OpenAI"):
+        unspool.from_openai(object())

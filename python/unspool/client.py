@@ -6,10 +6,13 @@ those two `create`s when called without `response_model`) is the SDK's own.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, overload
 
 from .session import AsyncStructuredStream, Session, StructuredStream
 from .wire import API, CHAT, RESPONSES, Mode
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = ["AsyncClient", "Client", "from_openai"]
 
@@ -119,9 +122,13 @@ class AsyncClient(Client):
         await self.client.__aexit__(*exc)
 
 
+@overload
+def from_openai(client: openai.AsyncOpenAI, *, mode: Mode | str = ...) -> AsyncClient: ...
+@overload
+def from_openai(client: openai.OpenAI, *, mode: Mode | str = ...) -> Client: ...
 def from_openai(client: Any, *, mode: Mode | str = Mode.JSON_SCHEMA) -> Client:
     """Wraps an `OpenAI` or `AsyncOpenAI` client (any `base_url`); `mode` is the default for its calls."""
-    import openai
+    import openai  # noqa: F811 (at run time only here: importing unspool does not import the SDK)
 
     chosen = Mode(mode)
     if isinstance(client, openai.AsyncOpenAI):
