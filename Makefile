@@ -46,6 +46,7 @@ bench: install  ## pytest-benchmark groups and the bars' ratios, then criterion
 	$(PY) -m pytest benches --benchmark-only -q -p no:cacheprovider
 	$(PY) benches/ratios.py
 	$(PY) benches/partial_ratios.py --skip-instructor
+	$(PY) benches/openai_ratios.py
 	$(MAKE) bench-rust
 
 bench-rust:

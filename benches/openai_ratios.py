@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -63,20 +64,25 @@ def unspool_run(client: openai.OpenAI) -> Callable[[], Any]:
     return run
 
 
-def serve(doc_path: str) -> tuple[subprocess.Popen[str], str]:
-    """Starts the embedded server in a child process; returns it and its base URL."""
+@contextmanager
+def served(doc_path: str) -> Iterator[str]:
+    """The embedded server in a child process, replaying `doc_path`; yields its base URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "unspool.testing", "--document", doc_path, "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )
     assert proc.stdout is not None
-    line = proc.stdout.readline()
-    url = line.strip().split()[-1]
-    if not url.startswith("http"):
-        proc.kill()
-        raise RuntimeError(f"the server did not say where it listens: {line!r}")
-    return proc, url
+    try:
+        line = proc.stdout.readline()
+        url = line.strip().split()[-1] if line.strip() else ""
+        if not url.startswith("http"):
+            raise RuntimeError(f"the server did not say where it listens: {line!r}")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait()
+        proc.stdout.close()
 
 
 def main() -> int:
@@ -92,11 +98,11 @@ def main() -> int:
         if args.in_process:
             from unspool.testing import ReplayServer
 
-            server: Any = ReplayServer(Catalog.model_validate_json(doc).model_dump(mode="json")).start()
-            url, proc = server.base_url, None
+            where: Any = ReplayServer(Catalog.model_validate_json(doc).model_dump(mode="json"))
         else:
-            proc, url = serve(str(path))
-        try:
+            where = served(str(path))
+        with where as server:
+            url = server if isinstance(server, str) else server.base_url
             with openai.OpenAI(base_url=url, api_key="bench", max_retries=0) as client:
                 raw, ours = raw_run(client), unspool_run(client)
                 chunks = raw()
@@ -109,12 +115,6 @@ def main() -> int:
                         fn()
                         wall[name].append(time.perf_counter() - t0)
                         cpu[name].append(time.process_time() - c0)
-        finally:
-            if proc is not None:
-                proc.terminate()
-                proc.wait()
-            else:
-                server.stop()
     print(f"catalog: {args.products} products, {len(doc):,} bytes, {chunks:,} SSE chunks per pass")
     print(f"{'fastest of ' + str(args.repeats):34s} {'wall':>10s} {'client CPU':>22s}")
     for name, label in (("raw", "raw SDK create(stream=True)"), ("unspool", "unspool stream(Catalog)")):
