@@ -10,13 +10,9 @@ from typing import Any
 import openai
 import pytest
 import unspool
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator
+from ideas import IDEAS, Idea
+from pydantic import BaseModel, TypeAdapter, ValidationError, field_validator
 from unspool.testing import ReplayServer, Reply
-
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
 
 
 class Profile(BaseModel):
@@ -25,11 +21,6 @@ class Profile(BaseModel):
     tags: list[str] = []
 
 
-IDEAS = [
-    {"title": "Note Ninja", "blurb": "Capture ideas at the speed of thought"},
-    {"title": "Think Ink", "blurb": "Where messy thoughts become organized plans"},
-    {"title": "Brain Dump Pro", "blurb": "Your second brain, always ready"},
-]
 WANT = [Idea(**d) for d in IDEAS]
 MODES = ["json_schema", "tools", "json", "md_json"]
 APIS = ["responses", "chat"]

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel, Field
 
 openai = pytest.importorskip("openai", reason="the tutorial's blocks call the openai SDK")
 
 import unspool  # noqa: E402
+from ideas import IDEAS, Idea  # noqa: E402
 from unspool.testing import ReplayServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,18 +30,6 @@ TUTORIAL = REPO.parent / "shared" / "seed" / "000_77fd1e84d43021ed.txt"
 EXAMPLES = REPO / "examples"
 
 
-class Idea(BaseModel):
-    """The basic example's model, for the logging fragment that uses a stream of it."""
-
-    title: str
-    blurb: str = Field(..., max_length=140)
-
-
-IDEAS = [
-    {"title": "Note Ninja", "blurb": "Capture ideas at the speed of thought"},
-    {"title": "Think Ink", "blurb": "Where messy thoughts become organized plans"},
-    {"title": "Brain Dump Pro", "blurb": "Your second brain, always ready"},
-]
 MOVIES = [
     {"title": "Arrival", "year": 2016, "reason": "A linguist learns to think in an alien language."},
     {"title": "Blade Runner", "year": 1982, "reason": "Rain-soaked noir about what makes someone human."},
@@ -264,12 +252,17 @@ def test_debug_logging_loop(env, caplog: pytest.LogCaptureFixture) -> None:
     assert final == [Idea(**d) for d in IDEAS]
 
 
-def test_fastapi_endpoint(env) -> None:
-    pytest.importorskip(
+def fastapi_test_client() -> Any:
+    """FastAPI's TestClient, or a skip: fastapi (and httpx, which TestClient needs) is an optional extra."""
+    module = pytest.importorskip(
         "fastapi.testclient",
         reason="fastapi (and httpx, for its TestClient) is an optional extra; the project's CI installs it",
     )
-    from fastapi.testclient import TestClient
+    return module.TestClient
+
+
+def test_fastapi_endpoint(env) -> None:
+    TestClient = fastapi_test_client()
 
     server = env(IDEAS)
     ns = run_block("fastapi")
@@ -297,11 +290,7 @@ def test_fastapi_endpoint(env) -> None:
 
 
 def test_fastapi_endpoint_rejects_a_bad_body(env) -> None:
-    pytest.importorskip(
-        "fastapi.testclient",
-        reason="fastapi (and httpx, for its TestClient) is an optional extra; the project's CI installs it",
-    )
-    from fastapi.testclient import TestClient
+    TestClient = fastapi_test_client()
 
     server = env(IDEAS)
     ns = run_block("fastapi")

@@ -7,19 +7,9 @@ import json
 from collections.abc import AsyncIterator
 
 import unspool
-from pydantic import BaseModel, Field, TypeAdapter
+from ideas import IDEAS, Idea
+from pydantic import TypeAdapter
 
-
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
-
-
-IDEAS = [
-    {"title": "Note Ninja", "blurb": "Capture ideas at the speed of thought"},
-    {"title": "Think Ink", "blurb": "Where messy thoughts become organized plans"},
-    {"title": "Brain Dump Pro", "blurb": "Your second brain, always ready"},
-]
 DOC = json.dumps(IDEAS)
 
 
