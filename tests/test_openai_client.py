@@ -513,3 +513,25 @@ def test_a_wrapped_client_passes_everything_else_to_the_sdk(server: ReplayServer
     assert c.chat.completions.with_raw_response is not None
     with pytest.raises(TypeError, match="openai.OpenAI"):
         unspool.from_openai(object())
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_output_that_stops_before_the_json_closes_is_incomplete(api: str) -> None:
+    cut = json.dumps({"result": IDEAS})[:-30]
+    with ReplayServer(Reply(text=cut)) as server:
+        stream = endpoint(client(server), api).stream(model="m", messages=MESSAGES, response_model=list[Idea])
+        partials = list(stream)
+        with pytest.raises(unspool.IncompleteOutputError, match="ended before the JSON value did") as e:
+            stream.get_final_response()
+    assert stream.finish_reason == "stop" and e.value.text == cut
+    assert e.value.partial == partials[-1] and len(e.value.partial) == 3
+    assert e.value.usage is not None
+
+
+def test_min_interval_coalesces_partials_and_still_yields_the_final_state(server: ReplayServer) -> None:
+    stream = client(server).chat.completions.stream(
+        model="m", messages=MESSAGES, response_model=list[Idea], min_interval=3600
+    )
+    partials = list(stream)
+    assert len(partials) == 2  # the first change, then (coalesced) the final state
+    assert partials[-1] == WANT == stream.get_final_response()

@@ -81,7 +81,6 @@ class Session:
         self.outcome: BaseException | None = None
         self.final: Any = None
         self._failed: BaseException | None = None
-        self._step: Callable[[str], bool] = self.progress._stepper()
 
     def _progress(self) -> Progress[Any]:
         model = self.schema.model if self.enveloped else self.schema.root
@@ -114,7 +113,6 @@ class Session:
         self.attempt += 1
         if self.attempt > 1:
             self.progress = self._progress()
-            self._step = self.progress._stepper()
         self.reply = Reply()
         self._failed = None
         return self.api.request(self.kwargs, self.schema, self.mode, stream)
@@ -124,24 +122,28 @@ class Session:
         text = self.api.read(event, self.reply, self.mode)
         if text is None:
             return False
+        progress = self.progress
         try:
-            changed = self._step(text)
+            changed = progress._engine.feed(text)
         except JSONDecodeError as e:
             self._failed = e
             raise _Stop from None
-        if self.fail_fast and self.progress.errors:
-            self._failed = self.progress.errors[0]
+        if self.fail_fast and progress.errors:
+            self._failed = progress.errors[0]
             raise _Stop
-        if changed and self.enveloped and self.progress._shown is None:
+        if not changed:
+            return False
+        if self.enveloped and progress._shown is None:
             # The envelope opened but its value shows nothing yet (`[]` of a list root): not worth a yield.
-            return self.schema.unwrap(self.progress._engine.partial) not in _NOTHING
-        return changed
+            if self.schema.unwrap(progress._engine.partial) in _NOTHING:
+                return False
+        return progress._due()
 
     def take_whole(self, response: Any) -> None:
         """A non-streamed response, as one chunk."""
         text = self.api.read_whole(response, self.reply, self.mode)
         try:
-            self._step(text)
+            self.progress._engine.feed(text)
         except JSONDecodeError as e:
             self._failed = e
 

@@ -41,7 +41,7 @@ class Progress(Generic[T]):
         self._min_interval = min_interval
         self._unwrap = unwrap
         self._list_level = list_level
-        self._last_yield = 0.0
+        self._last_yield = float("-inf")  # the first change always shows
         self._shown: Any = None  # the engine's partial last yielded (before `unwrap`)
         self._yielded: Any = None
         self._items_seen = 0
@@ -71,10 +71,14 @@ class Progress(Generic[T]):
         return self._paced
 
     def _paced(self, chunk: str | bytes) -> bool:
-        if not self._engine.feed(chunk):
-            return False
+        return self._engine.feed(chunk) and self._due()
+
+    def _due(self) -> bool:
+        """Whether a change may show now, `min_interval` after the last one shown."""
+        if self._min_interval is None:
+            return True
         now = time.monotonic()
-        if now - self._last_yield < self._min_interval:  # type: ignore[operator]
+        if now - self._last_yield < self._min_interval:
             return False
         self._last_yield = now
         return True
