@@ -670,3 +670,23 @@ def test_command_line_serves_a_document(tmp_path: Any) -> None:
                 assert "".join(chat_content(chat_chunks(client, response_format=CHAT_FORMAT))) == DOC_JSON
         finally:
             proc.terminate()
+
+
+@pytest.mark.parametrize("path", ["/chat/completions", "/responses"])
+@pytest.mark.parametrize("crlf", [False, True])
+def test_no_data_line_is_ever_empty(path: str, crlf: bool) -> None:
+    import urllib.request
+
+    body = {"model": "m", "stream": True, "stream_options": {"include_usage": True}, "messages": MESSAGES}
+    if path == "/responses":
+        body = {"model": "m", "stream": True, "input": MESSAGES}
+    with ReplayServer(Reply(text='{"a": ""}\n\n\n'), keepalive=True, crlf=crlf, chunk_sizes=(1,)) as server:
+        payload, headers = json.dumps(body).encode(), {"Content-Type": "application/json"}
+        request = urllib.request.Request(server.base_url + path, data=payload, headers=headers)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read().decode()
+    lines = raw.split("\r\n" if crlf else "\n")
+    data = [line for line in lines if line.startswith("data:")]
+    assert len(data) > 10
+    assert all(line.removeprefix("data:").strip() for line in data)
+    assert ("\r\n" in raw) == crlf
