@@ -20,9 +20,6 @@ __all__ = ["AsyncStructuredStream", "Session", "StructuredStream"]
 
 T = TypeVar("T")
 
-# What a shell's inner loop reports after each chunk.
-_QUIET, _CHANGED, _FINAL = 0, 1, 2
-
 
 # What a root shows before anything of it has arrived.
 _NOTHING: tuple[Any, ...] = (None, [], {}, "")
@@ -263,21 +260,26 @@ class StructuredStream(_Shell[T]):
         self._session = session
         self._http: Any = None
 
-    def _run(self) -> Generator[int, None, None]:
+    def _run(self, every: bool) -> Generator[Any, None, None]:
+        """Yields each partial to show; with `every`, also `None` after every other chunk."""
         s = self._session
         try:
             while s.running:
                 if self._http is None:
                     self._http = self._create(**s.begin(stream=True))
                     s.reply.request = self._http.response.request
+                take, show = s.take, s.show
                 try:
                     for event in self._http:
-                        yield _CHANGED if s.take(event) else _QUIET
+                        if take(event):
+                            yield show()
+                        elif every:
+                            yield None
                 except _Stop:
                     pass
                 self._close_http()
                 if s.end():
-                    yield _FINAL
+                    yield s.partial
         finally:
             self._close_http()
             s.abandon()
@@ -288,19 +290,15 @@ class StructuredStream(_Shell[T]):
             http.close()
 
     def __iter__(self) -> Iterator[T]:
-        run = self._run()
+        run = self._run(False)
         try:
-            for step in run:
-                if step == _CHANGED:
-                    yield self._session.show()
-                elif step == _FINAL:
-                    yield self._session.partial
+            yield from run
         finally:
             run.close()  # a `break` closes the HTTP response now, not when the generator is collected
 
     def items(self) -> Iterator[Any]:
         """Each element of a list root, once, validated, as soon as it closes."""
-        run = self._run()
+        run = self._run(True)
         try:
             for _ in run:
                 yield from self._session.new_items()
@@ -335,21 +333,26 @@ class AsyncStructuredStream(_Shell[T]):
         self._session = session
         self._http: Any = None
 
-    async def _run(self) -> AsyncGenerator[int, None]:
+    async def _run(self, every: bool) -> AsyncGenerator[Any, None]:
+        """Yields each partial to show; with `every`, also `None` after every other chunk."""
         s = self._session
         try:
             while s.running:
                 if self._http is None:
                     self._http = await self._create(**s.begin(stream=True))
                     s.reply.request = self._http.response.request
+                take, show = s.take, s.show
                 try:
                     async for event in self._http:
-                        yield _CHANGED if s.take(event) else _QUIET
+                        if take(event):
+                            yield show()
+                        elif every:
+                            yield None
                 except _Stop:
                     pass
                 await self._close_http()
                 if s.end():
-                    yield _FINAL
+                    yield s.partial
         finally:
             await self._close_http()
             s.abandon()
@@ -360,19 +363,16 @@ class AsyncStructuredStream(_Shell[T]):
             await http.close()
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        run = self._run()
+        run = self._run(False)
         try:
-            async for step in run:
-                if step == _CHANGED:
-                    yield self._session.show()
-                elif step == _FINAL:
-                    yield self._session.partial
+            async for partial in run:
+                yield partial
         finally:
             await run.aclose()
 
     async def items(self) -> AsyncIterator[Any]:
         """Each element of a list root, once, validated, as soon as it closes."""
-        run = self._run()
+        run = self._run(True)
         try:
             async for _ in run:
                 for item in self._session.new_items():
