@@ -14,7 +14,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed  ## build the extension (release) into .venv
-	$(VENV)/bin/maturin develop --release -q
+	PIP_QUIET=1 $(VENV)/bin/maturin develop --release -q
 
 demo: install  ## stream a JSON document and watch its partial value grow
 	$(VENV)/bin/unspool demo
