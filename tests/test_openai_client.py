@@ -535,3 +535,21 @@ def test_min_interval_coalesces_partials_and_still_yields_the_final_state(server
     partials = list(stream)
     assert len(partials) == 2  # the first change, then (coalesced) the final state
     assert partials[-1] == WANT == stream.get_final_response()
+
+
+def test_async_plain_break_closes_the_http_response_on_the_next_loop_turns() -> None:
+    async def run(server: ReplayServer) -> int:
+        async with aclient(server) as c:
+            stream = c.chat.completions.stream(model="m", messages=MESSAGES, response_model=list[Idea])
+            async for partial in stream:
+                if len(partial) > 2:
+                    break
+            for _ in range(100):  # the async generator is closed by the event loop, soon after the break
+                await asyncio.sleep(0.01)
+                if server.disconnects:
+                    break
+            return server.disconnects
+
+    with ReplayServer(SLOW, delay=0.002) as server:
+        assert asyncio.run(run(server)) == 1
+        assert server.completed == 0
