@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 import openai
 import pytest
@@ -553,3 +554,139 @@ def test_async_plain_break_closes_the_http_response_on_the_next_loop_turns() -> 
     with ReplayServer(SLOW, delay=0.002) as server:
         assert asyncio.run(run(server)) == 1
         assert server.completed == 0
+
+
+# What a demanding user runs into.
+
+
+class Tree(BaseModel):
+    name: str
+    children: list[Tree] = []
+
+
+class Empty(BaseModel):
+    pass
+
+
+class Cat(BaseModel):
+    kind: Literal["cat"]
+    lives: int
+
+
+class Dog(BaseModel):
+    kind: Literal["dog"]
+    good: bool
+
+
+TREE = {"name": "root", "children": [{"name": "a", "children": [{"name": "a1", "children": []}]}]}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_recursive_model_streams_and_its_schema_root_is_an_object(mode: str) -> None:
+    with ReplayServer(TREE) as server:
+        stream = client(server, mode=mode).chat.completions.stream(
+            model="m", messages=MESSAGES, response_model=Tree
+        )
+        partials = list(stream)
+        assert stream.get_final_response() == Tree.model_validate(TREE)
+        body = server.requests[0]["body"]
+    assert partials[-1] == Tree.model_validate(TREE)
+    if mode == "json_schema":
+        schema = body["response_format"]["json_schema"]["schema"]
+        assert schema["type"] == "object" and "$ref" not in schema and "Tree" in schema["$defs"]
+
+
+def test_formats_strict_mode_lacks_are_described_not_sent() -> None:
+    from pydantic import HttpUrl
+
+    class Link(BaseModel):
+        url: HttpUrl
+        when: datetime
+
+    schema = unspool.schema.response_schema(Link).schema
+    url, when = schema["properties"]["url"], schema["properties"]["when"]
+    assert "format" not in url and '"uri"' in url["description"]
+    assert when["format"] == "date-time"
+
+
+def test_an_empty_model_is_fine_in_strict_mode() -> None:
+    with ReplayServer({}) as server:
+        got = client(server).responses.create(model="m", messages=MESSAGES, response_model=Empty)
+        fmt = server.requests[0]["body"]["text"]["format"]
+    assert got == Empty() and fmt["schema"]["properties"] == {} and fmt["strict"] is True
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_tools_mode_asks_for_one_call_and_refuses_tools_of_the_callers(
+    server: ReplayServer, api: str
+) -> None:
+    ep = endpoint(client(server, mode="tools"), api)
+    assert ep.stream(model="m", messages=MESSAGES, response_model=list[Idea]).get_final_response() == WANT
+    assert server.requests[0]["body"]["parallel_tool_calls"] is False
+    with pytest.raises(ValueError, match="tools of your own"):
+        ep.stream(model="m", messages=MESSAGES, response_model=list[Idea], tools=[])
+
+
+def test_the_callers_stream_options_are_kept_and_usage_still_asked_for(server: ReplayServer) -> None:
+    stream = client(server).chat.completions.stream(
+        model="m", messages=MESSAGES, response_model=list[Idea], stream_options={"include_obfuscation": False}
+    )
+    assert stream.get_final_response() == WANT and stream.usage is not None
+    opts = server.requests[0]["body"]["stream_options"]
+    assert opts == {"include_usage": True, "include_obfuscation": False}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_union_root_streams_in_every_mode(mode: str) -> None:
+    with ReplayServer({"kind": "dog", "good": True}) as server:
+        got = client(server, mode=mode).chat.completions.stream(
+            model="m", messages=MESSAGES, response_model=Cat | Dog
+        )
+        assert got.get_final_response() == Dog(kind="dog", good=True)
+
+
+@pytest.mark.parametrize(("model", "doc"), [(int, 42), (Idea | None, None), (str, "plain words")])
+@pytest.mark.parametrize("mode", MODES)
+def test_scalar_roots_stream_in_every_mode(model: Any, doc: Any, mode: str) -> None:
+    with ReplayServer(Reply(document=doc)) as server:
+        got = client(server, mode=mode).responses.stream(model="m", messages=MESSAGES, response_model=model)
+        assert got.get_final_response() == doc
+
+
+def test_after_bad_json_get_final_response_raises_it_again() -> None:
+    with ReplayServer(Reply(text='{"result": [1,,]}')) as server:
+        stream = client(server).chat.completions.stream(
+            model="m", messages=MESSAGES, response_model=list[int]
+        )
+        with pytest.raises(unspool.JSONDecodeError):
+            list(stream)
+        with pytest.raises(unspool.JSONDecodeError):
+            stream.get_final_response()
+
+
+def test_items_are_given_once_across_retries() -> None:
+    bad_second = [IDEAS[0], {"title": "Too long", "blurb": "y" * 150}, IDEAS[2]]
+    with ReplayServer(replies=[Reply(document=bad_second), Reply(document=IDEAS)]) as server:
+        stream = client(server).chat.completions.stream(
+            model="m", messages=MESSAGES, response_model=list[Idea], max_retries=1
+        )
+        got = [(stream.attempt, item) for item in stream.items()]
+        assert stream.attempt == 2
+    # Each position once: the first from the first attempt, the one that failed from the retry.
+    assert got[0] == (1, WANT[0])
+    assert sorted((i.title for _, i in got)) == sorted(i.title for i in WANT)
+    assert (2, WANT[1]) in got
+
+
+def test_async_get_final_response_after_a_plain_break_says_the_output_is_incomplete() -> None:
+    async def run(server: ReplayServer) -> None:
+        async with aclient(server) as c:
+            stream = c.chat.completions.stream(model="m", messages=MESSAGES, response_model=list[Idea])
+            async for _ in stream:
+                break
+            with pytest.raises(unspool.IncompleteOutputError, match="closed before"):
+                await stream.get_final_response()
+
+    with ReplayServer(SLOW, delay=0.002) as server:
+        asyncio.run(run(server))
+        assert server.wait_for_disconnects(1)

@@ -369,3 +369,36 @@ def test_a_value_of_the_wrong_shape_fails_as_pydantic_says(doc: str) -> None:
     with pytest.raises(ValidationError) as want:
         TypeAdapter(M).validate_json(doc)
     assert got.value.errors() == want.value.errors()
+
+
+def test_a_plain_union_ends_as_the_member_the_whole_value_fits() -> None:
+    class Cat(BaseModel):
+        kind: Literal["cat"]
+        lives: int
+
+    class Dog(BaseModel):
+        kind: Literal["dog"]
+        good: bool
+
+    class Pets(BaseModel):
+        pets: list[Cat | Dog]
+
+    doc = '{"pets": [{"kind": "dog", "good": true}, {"kind": "cat", "lives": 9}]}'
+    s = unspool.stream(char_chunks(doc), Pets)
+    seen = list(s)
+    final = s.get_final_response()
+    assert final == TypeAdapter(Pets).validate_json(doc)
+    assert type(final.pets[0]) is Dog and s.errors == []
+    assert seen[-1] == final
+
+
+def test_a_recursive_model_streams() -> None:
+    class Tree(BaseModel):
+        name: str
+        children: list[Tree] = []
+
+    Tree.model_rebuild()
+    doc = '{"name": "root", "children": [{"name": "a", "children": [{"name": "a1"}]}, {"name": "b"}]}'
+    seen, final = stream_all(doc, Tree)
+    assert final == Tree.model_validate_json(doc)
+    assert any(len(p.children) == 1 and p.children[0].name == "a" for p in seen)

@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ._core import Parser
 from .errors import IncompleteOutputError
-from .plan import MISSING, MODEL, Frame, Node, Validation, compile_plan
+from .plan import MISSING, MODEL, Frame, Node, UnionNode, Validation, compile_plan
 
 __all__ = ["Engine"]
 
@@ -62,12 +62,19 @@ class Engine(Validation):
     # Validation: closing a child reuses its frame when it had one.
     def closed(self, node: Node, raw: Any) -> Any:
         frame = self._closed.pop(id(raw), None)
-        if frame is not None and frame.raw is raw:
+        if frame is None or frame.raw is not raw:
+            frame = node.frame(raw, None) if type(raw) in (list, dict) else None
+            if frame is None:
+                return node.close(raw, self)
+        if frame.node is node or not isinstance(node, UnionNode):
             return frame.node.finish(frame, self)
-        if type(raw) in (list, dict):
-            frame = node.frame(raw, None)
-            if frame is not None:
-                return frame.node.finish(frame, self)
+        # A plain union streamed as the first member that fit the keys so far; if the whole value
+        # does not fit that member, the union as a whole decides, as pydantic would.
+        n = len(self.errors)
+        value = frame.node.finish(frame, self)
+        if len(self.errors) == n and id(value) not in self.invalid:
+            return value
+        del self.errors[n:]
         return node.close(raw, self)
 
     def feed(self, chunk: str | bytes) -> bool:
@@ -212,5 +219,10 @@ class Engine(Validation):
         if self.errors or self._final is MISSING:
             # Exactly pydantic's error for the whole document, as `validate_json` words it.
             text = self.text if not self._lenient else json.dumps(self.parser.value)
-            TypeAdapter(self.response_model).validate_json(text, context=self.context, strict=self.strict)
+            adapter = TypeAdapter(self.response_model)
+            # Parts failed on their own yet the whole may validate (a union member chosen early):
+            # then pydantic's value is the answer.
+            self._final = adapter.validate_json(text, context=self.context, strict=self.strict)
+            self.partial = self._final
+            self.errors.clear()  # what failed was judged against a member the whole does not take
         return self._final

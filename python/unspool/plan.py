@@ -538,7 +538,10 @@ def _compile(tp: Any, meta: list[Any]) -> Node:
         root_tp = inner.model_fields["root"].annotation
         return RootNode(inner, _compile(root_tp, list(inner.model_fields["root"].metadata)))
     if isinstance(inner, type) and issubclass(inner, BaseModel):
-        return _compile_model(inner) if not constraints else Node(full)
+        if constraints:
+            return Node(full)
+        known = _plans.get(inner)  # compiled already, or being compiled (a recursive model)
+        return known if isinstance(known, ModelNode) else _compile_model(inner)
     if origin in (list, typing.List, set, frozenset, typing.Sequence, tuple) or inner in (list, tuple):  # noqa: UP006
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
             return Node(full)

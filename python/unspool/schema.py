@@ -26,6 +26,10 @@ _KEYWORDS = {
 }  # fmt: skip
 
 
+# The string formats strict mode takes; others (pydantic's "uri", "uuid4", "binary", ...) are described.
+_FORMATS = {"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
+
+
 class SchemaError(TypeError):
     """The response model has a part strict Structured Outputs cannot express."""
 
@@ -41,6 +45,12 @@ class ResponseSchema:
     root: Any  # the response model
     model: Any  # what the engine streams: the response model, or its envelope model
     enveloped: bool
+
+    def uses_envelope(self, mode: str) -> bool:
+        """md_json asks in prose, so only a root that is not a container needs the envelope there."""
+        if not self.enveloped:
+            return False
+        return mode != "md_json" or _resolve(self.plain, self.plain).get("type") not in ("array", "object")
 
     @property
     def strict(self) -> bool:
@@ -117,7 +127,10 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     defs = root.get("$defs", {})
     for name, sub in defs.items():
         defs[name] = _strict(sub, root, f"$defs/{name}")
-    body = _strict({k: v for k, v in root.items() if k != "$defs"}, root, "")
+    body = {k: v for k, v in root.items() if k != "$defs"}
+    if "$ref" in body:  # a recursive root: the API wants the object itself at the root
+        body = {**_resolve(body, root), **{k: v for k, v in body.items() if k != "$ref"}}
+    body = _strict(body, root, "")
     if defs:
         body["$defs"] = defs
     return body
@@ -141,7 +154,7 @@ def _strict(node: dict[str, Any], root: dict[str, Any], where: str) -> dict[str,
     out: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in node.items():
-        if key in _KEYWORDS:
+        if key in _KEYWORDS and (key != "format" or value in _FORMATS):
             out[key] = value
         elif key not in ("default", "discriminator", "examples"):
             extra[key] = value
@@ -154,7 +167,7 @@ def _strict(node: dict[str, Any], root: dict[str, Any], where: str) -> dict[str,
         out["description"] = f"{out['description']} ({note})" if "description" in out else note
     if out.get("type") == "object":
         props = out.get("properties")
-        if not props or isinstance(out.get("additionalProperties"), dict):
+        if props is None or isinstance(out.get("additionalProperties"), dict):
             raise SchemaError(
                 f"an object with free-form keys at {at} (a dict, or a model with extra='allow')"
             )

@@ -59,8 +59,7 @@ class Session:
         self.api = api
         self.mode = Mode(mode)
         self.schema: ResponseSchema = response_schema(response_model)
-        # md_json asks in prose for the root itself, so no envelope.
-        self.enveloped = self.schema.enveloped and self.mode is not Mode.MD_JSON
+        self.enveloped = self.schema.uses_envelope(self.mode)
         self.kwargs = kwargs
         self.api.request(kwargs, self.schema, self.mode, False)  # a schema the mode cannot ask for: now
         self.max_retries = max_retries
@@ -109,7 +108,9 @@ class Session:
         """Starts the next attempt; returns the SDK `create` keywords for it."""
         self.attempt += 1
         if self.attempt > 1:
+            given = self.progress._given
             self.progress = self._progress()
+            self.progress._given = given  # `items()` gives each position once, across attempts
         self.reply = Reply()
         self._failed = None
         return self.api.request(self.kwargs, self.schema, self.mode, stream)
@@ -174,7 +175,7 @@ class Session:
             self.kwargs = self.api.retry(self.kwargs, progress.text, feedback(failure))
             return False
         if isinstance(failure, JSONDecodeError) and not self.max_retries:
-            self.running = False
+            self._conclude(failure)  # `get_final_response()` raises it again
             raise failure  # the stream itself was bad: raised from the iteration, as `unspool.stream` does
         if self.max_retries:
             failure = RetryError(self.failures, **self._kept())
@@ -259,6 +260,7 @@ class StructuredStream(_Shell[T]):
         self._create = create
         self._session = session
         self._http: Any = None
+        self._live: Any = None  # the running loop, closed before another one starts
 
     def _run(self, every: bool) -> Generator[Any, None, None]:
         """Yields each partial to show; with `every`, also `None` after every other chunk."""
@@ -290,7 +292,9 @@ class StructuredStream(_Shell[T]):
             http.close()
 
     def __iter__(self) -> Iterator[T]:
-        run = self._run(False)
+        if self._live is not None:
+            self._live.close()
+        run = self._live = self._run(False)
         try:
             yield from run
         finally:
@@ -298,7 +302,9 @@ class StructuredStream(_Shell[T]):
 
     def items(self) -> Iterator[Any]:
         """Each element of a list root, once, validated, as soon as it closes."""
-        run = self._run(True)
+        if self._live is not None:
+            self._live.close()
+        run = self._live = self._run(True)
         try:
             for _ in run:
                 yield from self._session.new_items()
@@ -332,6 +338,7 @@ class AsyncStructuredStream(_Shell[T]):
         self._create = create
         self._session = session
         self._http: Any = None
+        self._live: Any = None  # the running loop, closed before another one starts
 
     async def _run(self, every: bool) -> AsyncGenerator[Any, None]:
         """Yields each partial to show; with `every`, also `None` after every other chunk."""
@@ -363,7 +370,10 @@ class AsyncStructuredStream(_Shell[T]):
             await http.close()
 
     async def __aiter__(self) -> AsyncIterator[T]:
-        run = self._run(False)
+        # A loop left by a plain `break` is only closed when the event loop gets to it: close it now.
+        if self._live is not None:
+            await self._live.aclose()
+        run = self._live = self._run(False)
         try:
             async for partial in run:
                 yield partial
@@ -372,7 +382,9 @@ class AsyncStructuredStream(_Shell[T]):
 
     async def items(self) -> AsyncIterator[Any]:
         """Each element of a list root, once, validated, as soon as it closes."""
-        run = self._run(True)
+        if self._live is not None:
+            await self._live.aclose()
+        run = self._live = self._run(True)
         try:
             async for _ in run:
                 for item in self._session.new_items():

@@ -45,6 +45,7 @@ class Progress(Generic[T]):
         self._shown: Any = None  # the engine's partial last yielded (before `unwrap`)
         self._yielded: Any = None
         self._items_seen = 0
+        self._given: set[int] = set()  # indices `items()` gave (shared by the attempts of one call)
         self._ended = False
         self._final: Any = None
         self._failure: ValidationError | None = None
@@ -121,7 +122,11 @@ class Progress(Generic[T]):
             done = engine.frames[level].done
         else:
             return []
-        out = [x for x in done[self._items_seen :] if id(x) not in engine.invalid]
+        out = []
+        for i in range(self._items_seen, len(done)):
+            if id(done[i]) not in engine.invalid and i not in self._given:
+                self._given.add(i)
+                out.append(done[i])
         self._items_seen = len(done)
         return out
 

@@ -327,6 +327,24 @@ def _envelope_key(schema: Any) -> str | None:
     return None
 
 
+def _prompt_schema(body: dict[str, Any], chat: bool) -> dict[str, Any] | None:
+    """The JSON schema a system message (or `instructions`) gives, as a model would read it there."""
+    given = body.get("messages") if chat else body.get("input")
+    texts = [m.get("content") for m in given or [] if isinstance(m, dict) and m.get("role") == "system"]
+    texts.append(body.get("instructions"))
+    decoder = json.JSONDecoder()
+    for text in texts:
+        if not isinstance(text, str) or "{" not in text:
+            continue
+        try:
+            found, _ = decoder.raw_decode(text, text.index("{"))
+        except ValueError:
+            continue
+        if isinstance(found, dict):
+            return found
+    return None
+
+
 def _answer_text(reply: Reply, structured: bool, schema: Any) -> str:
     if reply.text is not None:
         return reply.text
@@ -492,6 +510,9 @@ class _Handler(BaseHTTPRequestHandler):
         structured, schema = _requested_format(body, chat)
         if tool is not None:
             structured, schema = True, parameters
+        elif schema is None or schema is _JSON_MODE:
+            # JSON mode and plain prompts carry the schema in a system message, if anywhere.
+            schema = _prompt_schema(body, chat) or schema
         if reply.fault == "refusal":
             deltas = self.server.replay._cut(reply.refusal)
         else:

@@ -31,7 +31,7 @@ class Mode(str, Enum):
 class Reply:
     """What one attempt's answer said beside its JSON text (filled in as chunks arrive)."""
 
-    __slots__ = ("id", "usage", "finish_reason", "refusal", "request")
+    __slots__ = ("id", "usage", "finish_reason", "refusal", "request", "call")
 
     def __init__(self, request: Any = None) -> None:
         self.request = request  # the HTTP request, for errors the API reports inside the stream
@@ -39,13 +39,14 @@ class Reply:
         self.usage: Any = None
         self.finish_reason: str | None = None
         self.refusal: str | None = None
+        self.call: int | None = None  # Responses: the output index of the function call being read
 
     def refused(self, delta: str) -> None:
         self.refusal = (self.refusal or "") + delta
 
 
 def _instructions(rs: ResponseSchema, mode: Mode) -> str:
-    schema = rs.plain if mode is Mode.MD_JSON else rs.schema
+    schema = rs.schema if rs.uses_envelope(mode) else rs.plain
     text = json.dumps(schema, ensure_ascii=False)
     if mode is Mode.MD_JSON:
         return f"Answer with one JSON value that matches this JSON schema, in a ```json fenced block:\n{text}"
@@ -54,6 +55,14 @@ def _instructions(rs: ResponseSchema, mode: Mode) -> str:
 
 def _tool(rs: ResponseSchema) -> dict[str, Any]:
     return {"name": rs.name, "description": f"Return the {rs.name} answer.", "parameters": rs.schema}
+
+
+def _own_tools(kwargs: dict[str, Any], mode: Mode) -> None:
+    if mode is Mode.TOOLS and ("tools" in kwargs or "tool_choice" in kwargs):
+        raise ValueError(
+            'mode="tools" sends the response model as the one tool the model must call; '
+            'pass tools of your own with mode="json_schema" (or "json"/"md_json") instead'
+        )
 
 
 def _check_strict(rs: ResponseSchema, mode: Mode) -> None:
@@ -95,6 +104,7 @@ class _Chat(API):
 
     def request(self, kwargs: dict[str, Any], rs: ResponseSchema, mode: Mode, stream: bool) -> dict[str, Any]:
         _check_strict(rs, mode)
+        _own_tools(kwargs, mode)
         out = dict(kwargs)
         messages = list(out.pop("messages", None) or [])
         if mode is Mode.JSON_SCHEMA:
@@ -105,6 +115,7 @@ class _Chat(API):
         elif mode is Mode.TOOLS:
             out["tools"] = [{"type": "function", "function": {**_tool(rs), "strict": rs.strict}}]
             out["tool_choice"] = {"type": "function", "function": {"name": rs.name}}
+            out["parallel_tool_calls"] = False  # one call, one JSON value
         else:
             if mode is Mode.JSON:
                 out["response_format"] = {"type": "json_object"}
@@ -112,16 +123,19 @@ class _Chat(API):
         out["messages"] = messages
         if stream:
             out["stream"] = True
-            out.setdefault("stream_options", {"include_usage": True})
+            # Usage comes only when asked for; the caller's other stream options stay.
+            out["stream_options"] = {"include_usage": True, **(out.get("stream_options") or {})}
         return out
 
     def read(self, event: Any, reply: Reply, mode: Mode) -> str | None:
         reply.id = event.id
         if event.usage is not None:
             reply.usage = event.usage
-        if not event.choices:
+        for choice in event.choices:
+            if choice.index == 0:  # with `n > 1` the other choices are other answers
+                break
+        else:
             return None
-        choice = event.choices[0]
         if choice.finish_reason is not None:
             reply.finish_reason = choice.finish_reason
         delta = choice.delta
@@ -161,6 +175,7 @@ class _Responses(API):
 
     def request(self, kwargs: dict[str, Any], rs: ResponseSchema, mode: Mode, stream: bool) -> dict[str, Any]:
         _check_strict(rs, mode)
+        _own_tools(kwargs, mode)
         out = dict(kwargs)
         messages = out.pop("messages", None)
         given = out.pop("input", messages)
@@ -171,6 +186,7 @@ class _Responses(API):
         elif mode is Mode.TOOLS:
             out["tools"] = [{"type": "function", **_tool(rs), "strict": rs.strict}]
             out["tool_choice"] = {"type": "function", "name": rs.name}
+            out["parallel_tool_calls"] = False
         else:
             if mode is Mode.JSON:
                 out["text"] = {**(out.get("text") or {}), "format": {"type": "json_object"}}
@@ -185,7 +201,11 @@ class _Responses(API):
         if kind == "response.output_text.delta":
             return event.delta if mode is not Mode.TOOLS else None
         if kind == "response.function_call_arguments.delta":
-            return event.delta if mode is Mode.TOOLS else None
+            if mode is not Mode.TOOLS:
+                return None
+            if reply.call is None:
+                reply.call = event.output_index
+            return event.delta if event.output_index == reply.call else None  # the first call only
         if kind == "response.refusal.delta":
             reply.refused(event.delta)
         elif kind == "response.created":
@@ -215,7 +235,8 @@ class _Responses(API):
         parts: list[str] = []
         for item in response.output:
             if item.type == "function_call" and mode is Mode.TOOLS:
-                parts.append(item.arguments)
+                if not parts:  # the first call only
+                    parts.append(item.arguments)
             elif item.type == "message" and mode is not Mode.TOOLS:
                 for c in item.content:
                     if c.type == "output_text":
