@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from .errors import ContentFilterError, IncompleteOutputError, JSONDecodeError, RefusalError, RetryError
 from .schema import ResponseSchema, response_schema
-from .stream import Progress
+from .stream import Progress, same
 from .wire import API, Mode, Reply
 
 __all__ = ["AsyncStructuredStream", "Session", "StructuredStream"]
@@ -83,7 +83,7 @@ class Session:
         return Progress(
             model,
             self.mode.lenient,
-            unwrap=self.schema.unwrap if self.enveloped else _same,
+            unwrap=self.schema.unwrap if self.enveloped else same,
             list_level=1 if self.enveloped else 0,
             **self._progress_options,
         )
@@ -203,10 +203,6 @@ class Session:
         if self.outcome is not None:
             raise self.outcome
         return self.final
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 class _Shell(Generic[T]):

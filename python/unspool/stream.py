@@ -16,7 +16,8 @@ __all__ = ["AsyncStream", "Progress", "Stream", "astream", "stream"]
 T = TypeVar("T")
 
 
-def _same(value: Any) -> Any:
+def same(value: Any) -> Any:
+    """What `Progress` shows when nothing is unwrapped."""
     return value
 
 
@@ -33,7 +34,7 @@ class Progress(Generic[T]):
         lenient: bool,
         min_interval: float | None,
         *,
-        unwrap: Callable[[Any], Any] = _same,
+        unwrap: Callable[[Any], Any] = same,
         list_level: int = 0,
         **validation: Any,
     ) -> None:
