@@ -43,3 +43,18 @@ def test_parse_prints_growing_values_then_the_final_one(capsys: pytest.CaptureFi
     lines = capsys.readouterr().out.splitlines()
     assert lines[-1] == f"final:   {cli.IDEAS!r}"
     assert len(lines) > 10 and all(line.startswith("partial: ") for line in lines[:-1])
+
+
+def test_demo_live_calls_the_api_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from unspool.testing import ReplayServer
+
+    with ReplayServer(cli.IDEAS[:2]) as server:  # stands in for the OpenAI API here
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        assert cli.main(["demo", "--live", "--model", "gpt-4.1-mini"]) == 0
+        (request,) = server.requests
+    assert request["path"].endswith("/responses") and request["body"]["model"] == "gpt-4.1-mini"
+    out = capsys.readouterr().out
+    assert "the OpenAI" in out and "Brain Dump Pro" not in out.split("final: ")[1]
