@@ -287,10 +287,15 @@ class StructuredStream(_Shell[T]):
         if http is not None:
             http.close()
 
-    def __iter__(self) -> Iterator[T]:
+    def _restart(self, every: bool) -> Generator[Any, None, None]:
+        """A new loop over the stream, after closing the one left by an earlier `break`, if any."""
         if self._live is not None:
             self._live.close()
-        run = self._live = self._run(False)
+        run = self._live = self._run(every)
+        return run
+
+    def __iter__(self) -> Iterator[T]:
+        run = self._restart(False)
         try:
             yield from run
         finally:
@@ -298,9 +303,7 @@ class StructuredStream(_Shell[T]):
 
     def items(self) -> Iterator[Any]:
         """Each element of a list root, once, validated, as soon as it closes."""
-        if self._live is not None:
-            self._live.close()
-        run = self._live = self._run(True)
+        run = self._restart(True)
         try:
             for _ in run:
                 yield from self._session.new_items()
@@ -365,11 +368,16 @@ class AsyncStructuredStream(_Shell[T]):
         if http is not None:
             await http.close()
 
-    async def __aiter__(self) -> AsyncIterator[T]:
-        # A loop left by a plain `break` is only closed when the event loop gets to it: close it now.
+    async def _restart(self, every: bool) -> AsyncGenerator[Any, None]:
+        """A new loop over the stream; one left by a plain `break` is only closed when the event loop
+        gets to it, so it is closed here first."""
         if self._live is not None:
             await self._live.aclose()
-        run = self._live = self._run(False)
+        run = self._live = self._run(every)
+        return run
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        run = await self._restart(False)
         try:
             async for partial in run:
                 yield partial
@@ -378,9 +386,7 @@ class AsyncStructuredStream(_Shell[T]):
 
     async def items(self) -> AsyncIterator[Any]:
         """Each element of a list root, once, validated, as soon as it closes."""
-        if self._live is not None:
-            await self._live.aclose()
-        run = self._live = self._run(True)
+        run = await self._restart(True)
         try:
             async for _ in run:
                 for item in self._session.new_items():
