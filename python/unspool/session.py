@@ -89,14 +89,6 @@ class Session:
         )
 
     # What the shells read.
-    @property
-    def partial(self) -> Any:
-        return self.progress.partial
-
-    @property
-    def text(self) -> str:
-        return self.progress.text
-
     def show(self) -> Any:
         return self.progress._show()
 
@@ -213,12 +205,12 @@ class _Shell(Generic[T]):
     @property
     def partial(self) -> Any:
         """The last partial object yielded."""
-        return self._session.partial
+        return self._session.progress.partial
 
     @property
     def text(self) -> str:
         """All JSON text the current attempt received."""
-        return self._session.text
+        return self._session.progress.text
 
     @property
     def errors(self) -> list[Any]:
@@ -277,7 +269,7 @@ class StructuredStream(_Shell[T]):
                     pass
                 self._close_http()
                 if s.end():
-                    yield s.partial
+                    yield s.progress.partial
         finally:
             self._close_http()
             s.abandon()
@@ -358,7 +350,7 @@ class AsyncStructuredStream(_Shell[T]):
                     pass
                 await self._close_http()
                 if s.end():
-                    yield s.partial
+                    yield s.progress.partial
         finally:
             await self._close_http()
             s.abandon()
