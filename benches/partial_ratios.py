@@ -28,7 +28,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import unspool  # noqa: E402
-from timing import best, ns, options, report  # noqa: E402
+from timing import interleaved, ns, options, report  # noqa: E402
 from workload import Catalog, catalog_doc, products_for_bytes, token_chunks  # noqa: E402
 
 
@@ -109,15 +109,19 @@ def main() -> int:
 
     if args.no_gc:
         gc.disable()
-    # Interleave the contenders so that drift in machine speed touches all of them alike.
-    t_stream = t_validate = t_small = t_flat_small = t_flat_big = float("inf")
-    for _ in range(r):
-        # A few ms a call: 10 samples a repeat, so that its minimum is as settled as the others'.
-        t_validate = min(t_validate, best(validate_run(doc), 10))
-        t_stream = min(t_stream, best(stream_run(chunks), 1))
-        t_small = min(t_small, best(stream_run(small_chunks), 1))
-        t_flat_small = min(t_flat_small, best(stream_run(flat_small), 1))
-        t_flat_big = min(t_flat_big, best(stream_run(flat_big), 1))
+    t = interleaved(
+        {
+            # A few ms a call: 10 samples a repeat, so that its minimum is as settled as the others'.
+            "validate": (validate_run(doc), 10),
+            "stream": (stream_run(chunks), 1),
+            "small": (stream_run(small_chunks), 1),
+            "flat_small": (stream_run(flat_small), 1),
+            "flat_big": (stream_run(flat_big), 1),
+        },
+        r,
+    )
+    t_validate, t_stream, t_small = t["validate"], t["stream"], t["small"]
+    t_flat_small, t_flat_big = t["flat_small"], t["flat_big"]
     t_instr = None
     if partial is not None:
         # One pass: it re-parses the whole text per chunk, O(n²), and takes seconds.

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jiter  # noqa: E402
 import streaming_json_parser  # noqa: E402
 import unspool  # noqa: E402
-from timing import best, ns, options, report  # noqa: E402
+from timing import best, interleaved, ns, options, report  # noqa: E402
 from workload import catalog_doc, products_for_bytes, token_chunks  # noqa: E402
 
 
@@ -90,14 +90,18 @@ def main() -> int:
 
     if args.no_gc:
         gc.disable()
-    # Interleave the contenders so that drift in machine speed touches all of them alike.
-    t_uns = t_feed = t_floor = t_sjp = t_small = t_big = float("inf")
-    for _ in range(r):
-        t_floor = min(t_floor, best(floor_run(chunks), 1))
-        t_uns = min(t_uns, best(unspool_run(chunks), 1))
-        t_feed = min(t_feed, best(unspool_feed_only_run(chunks), 1))
-        t_small = min(t_small, best(unspool_run(small), 1))
-        t_big = min(t_big, best(unspool_run(big), 1))
+    t = interleaved(
+        {
+            "floor": (floor_run(chunks), 1),
+            "unspool": (unspool_run(chunks), 1),
+            "feed": (unspool_feed_only_run(chunks), 1),
+            "small": (unspool_run(small), 1),
+            "big": (unspool_run(big), 1),
+        },
+        r,
+    )
+    t_floor, t_uns, t_feed, t_small, t_big = t["floor"], t["unspool"], t["feed"], t["small"], t["big"]
+    t_sjp = float("inf")
     for _ in range(max(2, r // 2)):
         t_sjp = min(t_sjp, best(sjp_run(chunks), 1))
     gc.enable()

@@ -18,6 +18,18 @@ def best(fn: Callable[[], Any], repeats: int) -> float:
     return min(times)
 
 
+def interleaved(runs: dict[str, tuple[Callable[[], Any], int]], repeats: int) -> dict[str, float]:
+    """The fastest time of each named run, taking `samples` runs of each in turn, `repeats` times over.
+
+    Interleaving the contenders lets drift in machine speed touch all of them alike.
+    """
+    fastest = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeats):
+        for name, (fn, samples) in runs.items():
+            fastest[name] = min(fastest[name], best(fn, samples))
+    return fastest
+
+
 def ns(t: float, k: int) -> str:
     """`t` seconds for `k` chunks, as total ms and ns per chunk."""
     return f"{t * 1e3:9.2f} ms  {t / k * 1e9:8.1f} ns/chunk"
