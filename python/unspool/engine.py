@@ -42,6 +42,7 @@ class Engine(Validation):
         # The open path as last seen, its snapshot specs, and whether the open
         # string shows (and whether a NotNull object could hold the snapshot back).
         self._path: Any = None
+        self._containers = -1  # the core's container count when the frames were last brought in line
         self._specs: list[tuple[Any, ...]] = []
         self._text = False
         self._may_hold = False
@@ -117,10 +118,18 @@ class Engine(Validation):
 
     def _walk(self, root: Any, path: tuple[Any, ...]) -> Any:
         """Brings the frames in line with the open path, takes in what closed, and snapshots."""
-        if path == self._path and self._frames_current(path):
-            # Same open containers: only take in what closed inside them.
+        containers = self.parser.containers
+        if containers != self._containers:
+            # A container opened or closed: the frames themselves change.
+            self._containers = containers
+            return self._rewalk(root, path)
+        # The same containers are open, so the frames are current and only their members moved on.
+        frames = self.frames
+        inner = len(frames) - 1  # path length of the innermost open container
+        if path == self._path:
+            # Same open value: only take in what closed inside the open containers.
             synced = False
-            for k, kept in enumerate(self.frames):
+            for k, kept in enumerate(frames):
                 open_key = path[k] if k < len(path) else None
                 if len(kept.raw) - (open_key is not None) > kept.n:
                     kept.node.sync(kept, open_key, self)
@@ -128,39 +137,25 @@ class Engine(Validation):
                     synced = True
             self._closed.clear()
             if synced:
-                self._specs = [spec for f in self.frames for spec in f.specs]
+                self._specs = [spec for f in frames for spec in f.specs]
             return self.parser.snapshot(self._specs, self._text)
-        prev, frames = self._path, self.frames
         depth = len(path)
-        inner = len(frames) - 1  # path length of the innermost open container
-        if (
-            prev is not None
-            and inner >= 0
-            and depth - inner in (0, 1)
-            and path[:inner] == prev[:inner]
-            and self._frames_current(path)
-            and (depth == inner or type(value := frames[-1].raw[path[-1]]) not in (dict, list))
-        ):
-            # The innermost container moves on to its next member (the common slow case: a field
-            # ends, the next one starts) and no container opens or closes.
-            self._path = path
-            f = frames[-1]
-            key = path[-1] if depth > inner else None
-            if len(f.raw) - (key is not None) > f.n:
-                f.node.sync(f, key, self)
-                self._closed.clear()
-            cut = len(self._specs) - len(f.specs)
-            f.open_key = key
-            f.specs = f.node.specs(f, key)
-            self._specs = self._specs[:cut] + f.specs
-            self._text = key is not None and type(value) is str and f.node.child(f, key).streams_text
-            return self.parser.snapshot(self._specs, self._text)
-        return self._rewalk(root, path)
-
-    def _frames_current(self, path: tuple[Any, ...]) -> bool:
-        """Are the frames still the open containers? (Only a repeated key can swap one for a new one.)"""
-        frames = self.frames
-        return all(frames[k - 1].raw[path[k - 1]] is frames[k].raw for k in range(1, len(frames)))
+        if self._path is None or inner < 0 or depth - inner not in (0, 1):
+            return self._rewalk(root, path)
+        # The innermost container moves on to its next member (the common slow case: a field ends, the
+        # next one starts); with no container opened, that member is a string or nothing visible yet.
+        self._path = path
+        f = frames[-1]
+        key = path[-1] if depth > inner else None
+        if len(f.raw) - (key is not None) > f.n:
+            f.node.sync(f, key, self)
+            self._closed.clear()
+        cut = len(self._specs) - len(f.specs)
+        f.open_key = key
+        f.specs = f.node.specs(f, key)
+        self._specs = self._specs[:cut] + f.specs
+        self._text = key is not None and f.node.child(f, key).streams_text
+        return self.parser.snapshot(self._specs, self._text)
 
     def _rewalk(self, root: Any, path: tuple[Any, ...]) -> Any:
         self._path = path

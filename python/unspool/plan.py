@@ -312,7 +312,9 @@ class ModelNode(Node):
             (
                 MODEL,
                 self.partial_cls,
-                self.template,
+                # What the fields show now: a snapshot copies this one dict (merging template and done
+                # per chunk cost ~250 ns a level); specs are remade whenever `done` grows.
+                {**self.template, **frame.done} if frame.done else self.template,
                 frame.done,
                 name,
                 self.not_null,

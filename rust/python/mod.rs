@@ -52,6 +52,8 @@ struct Builder {
     changed: bool,
     /// Count of parser events (everything but string growth): unchanged means only the open string grew.
     events: u64,
+    /// Count of containers opened and closed: unchanged means the open containers are the same ones.
+    containers: u64,
     /// A Python error raised while building (e.g. an integer too long for `int()`).
     error: Option<PyErr>,
 }
@@ -234,18 +236,21 @@ impl PySink<'_, '_> {
 impl Sink for PySink<'_, '_> {
     fn begin_object(&mut self) {
         self.b.events += 1;
+        self.b.containers += 1;
         let node = Node::Dict(PyDict::new(self.py).unbind());
         let r = self.b.push(self.py, node);
         self.record(r);
     }
     fn begin_array(&mut self) {
         self.b.events += 1;
+        self.b.containers += 1;
         let node = Node::List(PyList::empty(self.py).unbind());
         let r = self.b.push(self.py, node);
         self.record(r);
     }
     fn end_container(&mut self) {
         self.b.events += 1;
+        self.b.containers += 1;
         self.b.frames.pop();
     }
     fn key(&mut self, key: JsonStr<'_>) {
@@ -411,6 +416,12 @@ impl PyParser {
     #[getter]
     fn events(&self) -> u64 {
         self.builder.events
+    }
+
+    /// How many containers have opened or closed; unchanged means the same containers are open.
+    #[getter]
+    fn containers(&self) -> u64 {
+        self.builder.containers
     }
 
     /// The partial object of the open path described by `specs` (see `snapshot.rs`), with the open

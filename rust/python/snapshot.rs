@@ -69,8 +69,8 @@ fn make_model<'py>(
 /// Builds the partial value of the open path described by `specs`; `child` is the innermost open
 /// value (an open string), or None when nothing inside the innermost level is visible.
 ///
-/// Spec tuples: `(0, cls, template, done, open_name, not_null, fields_set, setters, marker)` a model
-/// (`marker`: its `_unspool_done`);
+/// Spec tuples: `(0, cls, shown, done, open_name, not_null, fields_set, setters, marker)` a model
+/// (`shown`: every field's value but the open one's; `marker`: its `_unspool_done`);
 /// `(1, done)` a list; `(2, done, open_key)` a dict; `(3, cls, fields_set, setters)` a RootModel
 /// around the next level. `setters`: see `make_model`. Returns None if the root is held back.
 pub fn build<'py>(
@@ -84,11 +84,9 @@ pub fn build<'py>(
         child = match kind {
             MODEL => {
                 let cls = spec.get_item(1)?;
-                let template = spec.get_item(2)?.cast_into::<PyDict>()?;
                 let done = spec.get_item(3)?.cast_into::<PyDict>()?;
                 let open_name = spec.get_item(4)?;
-                let values = template.copy()?;
-                values.update(done.as_mapping())?;
+                let values = spec.get_item(2)?.cast_into::<PyDict>()?.copy()?;
                 if let Some(c) = &child {
                     if !open_name.is_none() {
                         values.set_item(&open_name, c)?;
