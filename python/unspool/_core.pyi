@@ -1,6 +1,6 @@
 from typing import Any, final
 
-__all__ = ["Parser", "build_partial", "parse_partial", "__version__"]
+__all__ = ["Parser", "build_partial", "parse_partial", "same_partial", "__version__"]
 __version__: str
 
 @final
@@ -27,3 +27,4 @@ class Parser:
 
 def parse_partial(text: str | bytes, *, lenient: bool = False) -> Any: ...
 def build_partial(specs: list[tuple[Any, ...]], child: Any | None) -> Any: ...
+def same_partial(a: Any, b: Any) -> bool: ...

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ._core import Parser
+from ._core import Parser, same_partial
 from .errors import IncompleteOutputError
 from .plan import MISSING, MODEL, Frame, Node, UnionNode, Validation, compile_plan
 
@@ -91,7 +91,7 @@ class Engine(Validation):
             return False
         if snap is False:
             return self._update()
-        if self._may_hold and snap == self.partial:
+        if self._may_hold and same_partial(snap, self.partial):
             return False
         self.partial = snap
         return True
@@ -111,7 +111,7 @@ class Engine(Validation):
             if path is None:  # a top-level scalar still being read
                 return False
             snap = self._walk(parser.value, path)
-        if snap == self.partial:  # e.g. a part closed and validated to just what was shown
+        if same_partial(snap, self.partial):  # e.g. a part closed and validated to just what was shown
             return False
         self.partial = snap
         return True

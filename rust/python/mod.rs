@@ -522,6 +522,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyParser>()?;
     m.add_function(wrap_pyfunction!(parse_partial, m)?)?;
     m.add_function(wrap_pyfunction!(snapshot::build_partial, m)?)?;
+    m.add_function(wrap_pyfunction!(snapshot::same_partial, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use pyo3::{ffi, intern};
 
@@ -165,4 +166,87 @@ pub fn build_partial<'py>(
     child: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     build(py, specs, child)
+}
+
+static PARTIAL_MIXIN: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// True if two snapshots show the same values, as `==` would say.
+///
+/// Consecutive snapshots share every closed value, so most of this is identity checks; partial objects
+/// are compared by their fields here instead of through their Python `__eq__`, which took ~10% of a
+/// Catalog stream's instructions when the engine checked each new snapshot against the last.
+fn same(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, mixin: &Bound<'_, PyType>) -> PyResult<bool> {
+    if a.is(b) {
+        return Ok(true);
+    }
+    let ty = a.get_type();
+    if !ty.is(b.get_type()) {
+        return a.eq(b);
+    }
+    if let (Ok(x), Ok(y)) = (a.cast::<PyList>(), b.cast::<PyList>()) {
+        if x.len() != y.len() {
+            return Ok(false);
+        }
+        let py = a.py();
+        // From the end: what changed between two snapshots is nearly always the last item (the open
+        // one), so a changed 200-item list is told apart at once. Borrowed items: the rest are the
+        // very same closed values, so a pointer check decides without reference counting.
+        for i in (0..x.len()).rev() {
+            // SAFETY: `i` is in range for both lists, which stay alive (and unchanged) meanwhile.
+            let (u, v) = unsafe {
+                (
+                    ffi::PyList_GetItem(x.as_ptr(), i as ffi::Py_ssize_t),
+                    ffi::PyList_GetItem(y.as_ptr(), i as ffi::Py_ssize_t),
+                )
+            };
+            if u != v {
+                // SAFETY: both are live items of the lists (non-NULL for in-range indices).
+                let (u, v) = unsafe {
+                    (
+                        Bound::from_borrowed_ptr(py, u),
+                        Bound::from_borrowed_ptr(py, v),
+                    )
+                };
+                if !same(&u, &v, mixin)? {
+                    return Ok(false);
+                }
+            }
+        }
+        return Ok(true);
+    }
+    if let (Ok(x), Ok(y)) = (a.cast::<PyDict>(), b.cast::<PyDict>()) {
+        return same_dicts(x, y, mixin);
+    }
+    // SAFETY: both are live type objects. (`PyType_IsSubtype` reads the MRO; `issubclass` would go
+    // through the models' ABC metaclass.)
+    if unsafe { ffi::PyType_IsSubtype(ty.as_type_ptr(), mixin.as_type_ptr()) } != 0 {
+        let name = intern!(a.py(), "__dict__");
+        let (x, y) = (a.getattr(name)?, b.getattr(name)?);
+        return same_dicts(x.cast::<PyDict>()?, y.cast::<PyDict>()?, mixin);
+    }
+    a.eq(b)
+}
+
+fn same_dicts(
+    x: &Bound<'_, PyDict>,
+    y: &Bound<'_, PyDict>,
+    mixin: &Bound<'_, PyType>,
+) -> PyResult<bool> {
+    if x.len() != y.len() {
+        return Ok(false);
+    }
+    for (k, u) in x.iter() {
+        match y.get_item(&k)? {
+            Some(v) if same(&u, &v, mixin)? => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// Python entry point: `same_partial(a, b)`, the stream's "did the visible partial change?" test.
+#[pyfunction]
+pub fn same_partial(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
+    let mixin = PARTIAL_MIXIN.import(a.py(), "unspool.partial", "_PartialMixin")?;
+    same(a, b, mixin)
 }
