@@ -11,6 +11,7 @@ import unspool
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
+from unspool._core import same_partial
 from unspool.partial import _PartialMixin
 
 
@@ -107,6 +108,43 @@ def test_every_yield_grows_into_the_final_object(
     assert seen[-1] == final
     for a, b in zip(seen, seen[1:], strict=False):
         assert not (a == b and type(a) is type(b)), "the same partial twice in a row"
+    # The engine's change test agrees with `==` on every pair of yields, near or far apart.
+    for i, a in enumerate(seen):
+        for b in seen[i : i + 6] + seen[-1:]:
+            assert same_partial(a, b) is (a == b)
+            assert same_partial(b, a) is (b == a)
+
+
+def test_same_partial_compares_like_equality() -> None:
+    class Leaf(BaseModel):
+        name: str
+        tags: list[str]
+
+    class Tree(BaseModel):
+        leaves: list[Leaf]
+
+    chunks = list('{"leaves": [{"name": "a", "tags": ["x", "y"]}, {"name": "bc", "tags": []}]}')
+    s = unspool.stream(chunks, response_model=Tree)
+    seen = list(s)
+    final = s.get_final_response()
+    assert same_partial(seen[-1], final) and same_partial(final, seen[-1])
+    first = seen[0]
+    assert same_partial(first, first)
+    # Lists: a difference anywhere counts, not only in the last item.
+    shared = Leaf(name="z", tags=[])
+    assert not same_partial([1, shared, 3], [2, shared, 3])
+    assert not same_partial([shared, 1], [shared])
+    assert same_partial([shared, [1, 2.0]], [shared, [1, 2]])
+    # Dicts: the same keys with equal values.
+    assert same_partial({"a": [1], "b": "x"}, {"b": "x", "a": [1]})
+    assert not same_partial({"a": 1}, {"b": 1})
+    assert not same_partial({"a": 1}, {"a": 1, "b": 2})
+    # Partial objects: equal field by field, and to the finished model showing the same values.
+    partial_leaf = next(p.leaves[0] for p in seen if p.leaves and p.leaves[0].name == "a")
+    assert isinstance(partial_leaf, _PartialMixin)
+    assert same_partial(partial_leaf, Leaf(name="a", tags=[])) is (partial_leaf == Leaf(name="a", tags=[]))
+    assert not same_partial(partial_leaf, Leaf(name="b", tags=[]))
+    assert not same_partial(partial_leaf, "a")
 
 
 def test_plain_datetime_is_not_shown_half_written() -> None:
