@@ -7,6 +7,7 @@ atom that appears only once whole and valid) and how to validate the value once 
 from __future__ import annotations
 
 import enum
+from itertools import islice
 import types
 import typing
 from collections.abc import Callable
@@ -63,6 +64,8 @@ class Node:
     """How one JSON position streams. The base is an atom: shown only once closed and valid."""
 
     streams_text = False
+    # JSON values of these types already are their validated value (plain int, bool, str...).
+    as_is: tuple[type, ...] = ()
 
     def __init__(self, tp: Any) -> None:
         self.tp = tp
@@ -93,7 +96,7 @@ class Node:
 
     def trusted(self, raw: Any) -> bool:
         """True if the JSON value already is its validated value (no call into pydantic needed)."""
-        return False
+        return type(raw) in self.as_is
 
     def close(self, raw: Any, v: Validation) -> Any:
         return raw if not v.strict and self.trusted(raw) else self.validate(raw, v)
@@ -132,15 +135,11 @@ class Trusted(Node):
 
     def __init__(self, tp: Any, accepts: tuple[type, ...]) -> None:
         super().__init__(tp)
-        self.accepts = accepts
-
-    def trusted(self, raw: Any) -> bool:
-        return type(raw) in self.accepts
+        self.as_is = accepts
 
 
 class FloatNode(Node):
-    def trusted(self, raw: Any) -> bool:
-        return type(raw) is float
+    as_is = (float,)
 
 
 class LiteralNode(Node):
@@ -159,13 +158,10 @@ class Text(Node):
 
     def __init__(self, tp: Any, constrained: bool) -> None:
         super().__init__(tp)
-        self.constrained = constrained
+        self.as_is = () if constrained else (str,)
 
     def empty(self) -> Any:
         return ""
-
-    def trusted(self, raw: Any) -> bool:
-        return type(raw) is str and not self.constrained
 
 
 class ContainerNode(Node):
@@ -206,10 +202,11 @@ def _sync_members(frame: Frame, node: Node, open_key: Any, v: Validation) -> Non
         done = frame.done
         child = node.child
         for i in range(frame.n, total):
-            done.append(v.closed(child(frame, i), raw[i]))
+            value = raw[i]
+            item = child(frame, i)
+            done.append(value if type(value) in item.as_is and not v.strict else v.closed(item, value))
     else:
-        keys = list(raw)[frame.n : total]
-        for k in keys:
+        for k in islice(raw, frame.n, total):
             frame.done[k] = v.closed(node.child(frame, k), raw[k])
     frame.n = total
 
@@ -298,11 +295,13 @@ class ModelNode(Node):
         total = len(raw) - (open_key is not None)
         if total <= frame.n:
             return
-        fields = self.fields
-        for k in list(raw)[frame.n : total]:
+        fields, done, strict = self.fields, frame.done, v.strict
+        for k in islice(raw, frame.n, total):
             fp = fields.get(k)
             if fp is not None:  # unknown keys stay in `raw` for the model's own validation
-                frame.done[fp.name] = v.closed(fp.node, raw[k])
+                value, node = raw[k], fp.node
+                # Most fields that close are plain strings and numbers: taken as they are, here.
+                done[fp.name] = value if type(value) in node.as_is and not strict else v.closed(node, value)
         frame.n = total
 
     def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
@@ -423,6 +422,8 @@ class UnionNode(Node):
         self.members = members
         self.nullable = nullable
         self.streams_text = any(m.streams_text for m in members)
+        if len(members) == 1:  # `Optional[X]`: X's own, and None
+            self.as_is = (*members[0].as_is, type(None)) if nullable else members[0].as_is
 
     def empty(self) -> Any:
         return None
