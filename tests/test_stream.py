@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import weakref
 from collections.abc import AsyncIterator
 
 import unspool
@@ -89,3 +91,15 @@ def test_incomplete_output() -> None:
         assert e.partial is not None and e.partial[0].title == "Note Ninja"
     else:
         raise AssertionError("no IncompleteOutputError")
+
+
+def test_a_dropped_stream_is_freed() -> None:
+    # The core parser calls back into the engine that owns it: the cycle must be one the GC can see.
+    s = unspool.stream(iter(['[{"title": "a", "blurb": "b', "c"]), response_model=list[Idea])
+    it = iter(s)
+    assert next(it) == [Idea.model_construct(title="a", blurb="b")]
+    assert next(it) == [Idea.model_construct(title="a", blurb="bc")]
+    engine = weakref.ref(s._engine)
+    del s, it
+    gc.collect()
+    assert engine() is None

@@ -8,6 +8,7 @@ path only, sharing every closed subtree with earlier snapshots.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -38,7 +39,11 @@ class Engine(Validation):
         self._closed: dict[int, Frame] = {}
         self._parts: list[str | bytes] = []
         self._final: Any = MISSING
-        self.partial: Any = None
+        # The core takes each chunk (`step`): it snapshots the common case itself, and calls `_settle`
+        # when the structure moved on.
+        self.parser.hook(self._parts, self._settle)
+        # `feed(chunk)`: the new partial object, or None if nothing visible changed.
+        self.feed: Callable[[str | bytes], Any] = self.parser.step
         # The open path as last seen, its snapshot specs, and whether the open
         # string shows (and whether a NotNull object could hold the snapshot back).
         self._path: Any = None
@@ -46,6 +51,15 @@ class Engine(Validation):
         self._specs: list[tuple[Any, ...]] = []
         self._text = False
         self._may_hold = False
+
+    @property
+    def partial(self) -> Any:
+        """The latest partial object (None before anything shows)."""
+        return self.parser.partial
+
+    @partial.setter
+    def partial(self, value: Any) -> None:
+        self.parser.partial = value
 
     @property
     def text(self) -> str:
@@ -78,25 +92,16 @@ class Engine(Validation):
         del self.errors[n:]
         return node.close(raw, self)
 
-    def feed(self, chunk: str | bytes) -> bool:
-        """Feeds one chunk; True if the partial object visibly changed (then see `partial`)."""
-        self._parts.append(chunk)
-        if self._final is not MISSING:
-            self.parser.feed(chunk)  # only whitespace (or, lenient, anything) may follow
-            return False
-        # One call into the core does the common case (~90% of token-sized chunks): only the open
-        # string grew, so the snapshot is rebuilt along the same open path.
-        snap = self.parser.advance(chunk, self._specs, self._text)
-        if snap is None:
-            return False
-        if snap is False:
-            return self._update()
-        if self._may_hold and same_partial(snap, self.partial):
-            return False
+    def _settle(self) -> Any:
+        """The structure moved on: takes in what closed; the new partial, or None if it shows the same."""
+        snap = self._update()
+        self.parser.follow(self._specs, self._text, self._may_hold)
+        if snap is None or same_partial(snap, self.partial):  # e.g. a part closed as it was shown
+            return None
         self.partial = snap
-        return True
+        return snap
 
-    def _update(self) -> bool:
+    def _update(self) -> Any:
         parser = self.parser
         if parser.complete:
             for f in self.frames:
@@ -109,12 +114,9 @@ class Engine(Validation):
         else:
             path = parser.open_path
             if path is None:  # a top-level scalar still being read
-                return False
+                return None
             snap = self._walk(parser.value, path)
-        if same_partial(snap, self.partial):  # e.g. a part closed and validated to just what was shown
-            return False
-        self.partial = snap
-        return True
+        return snap
 
     def _walk(self, root: Any, path: tuple[Any, ...]) -> Any:
         """Brings the frames in line with the open path, takes in what closed, and snapshots."""
@@ -210,7 +212,7 @@ class Engine(Validation):
                 raise IncompleteOutputError(
                     f"the output ended before the JSON value did: {e}", partial=self.partial, text=self.text
                 ) from e
-            self._update()
+            self._settle()
         if self.errors or self._final is MISSING:
             # Exactly pydantic's error for the whole document, as `validate_json` words it.
             text = self.text if not self._lenient else json.dumps(self.parser.value)

@@ -7,11 +7,11 @@ atom that appears only once whole and valid) and how to validate the value once 
 from __future__ import annotations
 
 import enum
-from itertools import islice
 import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, RootModel, SkipValidation, TypeAdapter, ValidationError, create_model

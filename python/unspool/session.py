@@ -90,7 +90,7 @@ class Session:
 
     # What the shells read.
     def show(self) -> Any:
-        return self.progress._show()
+        return self.progress._show(self.progress._engine.partial)
 
     def new_items(self) -> list[Any]:
         return self.progress._new_items()
@@ -114,7 +114,7 @@ class Session:
             return False
         progress = self.progress
         try:
-            changed = progress._engine.feed(text)
+            changed = progress._engine.feed(text) is not None
         except JSONDecodeError as e:
             self._failed = e
             raise _Stop from None

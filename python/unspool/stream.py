@@ -66,14 +66,15 @@ class Progress(Generic[T]):
         """Validation errors of parts that closed invalid (they stay visible unvalidated)."""
         return self._engine.errors
 
-    def _stepper(self) -> Callable[[str | bytes], bool]:
-        """What feeds a chunk and says whether to yield now (then call `_show()`)."""
+    def _stepper(self) -> Callable[[str | bytes], Any]:
+        """What feeds a chunk and returns the partial to yield now (then pass it to `_show`), or None."""
         if self._min_interval is None:
             return self._engine.feed  # the common case: no Python layer in between
         return self._paced
 
-    def _paced(self, chunk: str | bytes) -> bool:
-        return self._engine.feed(chunk) and self._due()
+    def _paced(self, chunk: str | bytes) -> Any:
+        partial = self._engine.feed(chunk)
+        return partial if partial is not None and self._due() else None
 
     def _due(self) -> bool:
         """Whether a change may show now, `min_interval` after the last one shown."""
@@ -85,10 +86,10 @@ class Progress(Generic[T]):
         self._last_yield = now
         return True
 
-    def _show(self) -> Any:
-        """Takes the engine's partial as the one yielded, and returns it as users see it."""
-        self._shown = self._engine.partial
-        self._yielded = self._unwrap(self._shown)
+    def _show(self, partial: Any) -> Any:
+        """Takes the engine's `partial` as the one yielded, and returns it as users see it."""
+        self._shown = partial
+        self._yielded = self._unwrap(partial)
         return self._yielded
 
     def _end(self) -> bool:
@@ -101,9 +102,10 @@ class Progress(Generic[T]):
             self._final = self._unwrap(self._engine.finish())
         except ValidationError as e:
             self._failure = e
-        if self._shown is self._engine.partial:
+        partial = self._engine.partial
+        if self._shown is partial:
             return False
-        self._show()
+        self._show(partial)
         return True
 
     def _result(self) -> Any:
@@ -142,8 +144,8 @@ class Stream(Progress[T]):
     def __iter__(self) -> Iterator[T]:
         step = self._stepper()
         for chunk in self._chunks:
-            if step(chunk):
-                yield self._show()
+            if (partial := step(chunk)) is not None:
+                yield self._show(partial)
         if not self._ended and self._end():
             yield self._yielded
 
@@ -174,8 +176,8 @@ class AsyncStream(Progress[T]):
     async def __aiter__(self) -> AsyncIterator[T]:
         step = self._stepper()
         async for chunk in self._chunks:
-            if step(chunk):
-                yield self._show()
+            if (partial := step(chunk)) is not None:
+                yield self._show(partial)
         if not self._ended and self._end():
             yield self._yielded
 

@@ -9,6 +9,7 @@ use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
+use pyo3::{PyTraverseError, PyVisit};
 
 mod snapshot;
 
@@ -338,11 +339,23 @@ fn decode_error(py: Python<'_>, e: &ParseError) -> PyErr {
     }
 }
 
+/// The partial layer's per-chunk state (see `PyParser::step`); empty for plain parsing.
+#[derive(Default)]
+struct Follow {
+    specs: Option<Py<PyList>>,
+    text: bool,
+    hold: bool,
+    partial: Option<Py<PyAny>>,
+    parts: Option<Py<PyList>>,
+    settle: Option<Py<PyAny>>,
+}
+
 /// A resumable JSON parser that keeps the partial value as Python objects.
 #[pyclass(module = "unspool._core", name = "Parser")]
 pub struct PyParser {
     parser: Parser,
     builder: Builder,
+    follow: Follow,
 }
 
 impl PyParser {
@@ -363,6 +376,7 @@ impl PyParser {
         PyParser {
             parser: Parser::new(Options { mode, max_depth }),
             builder: Builder::default(),
+            follow: Follow::default(),
         }
     }
 
@@ -445,29 +459,93 @@ impl PyParser {
         snapshot::build(py, specs, child)
     }
 
-    /// The partial layer's per-chunk step: feeds `chunk`; returns None if nothing visible changed,
-    /// False if the structure moved on (a key, value or container: the caller walks the open path),
-    /// or else (only the open string grew) the new snapshot of `specs`, as `snapshot(specs, True)`.
-    fn advance<'py>(
-        &mut self,
-        py: Python<'py>,
-        chunk: &Bound<'py, PyAny>,
-        specs: &Bound<'py, PyList>,
-        text: bool,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let before = self.builder.events;
-        if !self.feed(py, chunk)? {
-            return Ok(py.None().into_bound(py));
+    /// The partial layer's hookup: `step` appends every chunk to `parts`, and calls `settle()` when the
+    /// structure moved on (a key, value or container), which returns the new partial or None.
+    fn hook(&mut self, parts: Py<PyList>, settle: Py<PyAny>) {
+        self.follow.parts = Some(parts);
+        self.follow.settle = Some(settle);
+    }
+
+    /// What `step` snapshots while only the open string grows: `specs` (see `snapshot`), with the string
+    /// when `text`; `hold`: a NotNull object may keep the snapshot at the last one, so compare.
+    fn follow(&mut self, specs: Py<PyList>, text: bool, hold: bool) {
+        self.follow.specs = Some(specs);
+        self.follow.text = text;
+        self.follow.hold = hold;
+    }
+
+    /// The last partial `step` or `settle()` made (None before any).
+    #[getter]
+    fn partial(&self, py: Python<'_>) -> Py<PyAny> {
+        self.follow
+            .partial
+            .as_ref()
+            .map_or_else(|| py.None(), |p| p.clone_ref(py))
+    }
+
+    #[setter]
+    fn set_partial(&mut self, value: Py<PyAny>) {
+        self.follow.partial = Some(value);
+    }
+
+    /// The partial layer's per-chunk step: feeds `chunk`; returns the new partial, or None if nothing
+    /// visible changed. Doing the common case here (only the open string grew) spares a Python call
+    /// per chunk.
+    fn step<'py>(slf: &Bound<'py, Self>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let none = || Ok(py.None().into_bound(py));
+        let settle = {
+            let mut this = slf.borrow_mut();
+            if let Some(parts) = &this.follow.parts {
+                parts.bind(py).append(chunk)?;
+            }
+            let before = this.builder.events;
+            if !this.feed(py, chunk)? {
+                return none();
+            }
+            if this.builder.events == before {
+                let Some(specs) = this.follow.specs.as_ref().map(|s| s.clone_ref(py)) else {
+                    return none();
+                };
+                if !this.follow.text {
+                    return none();
+                }
+                let Some(snap) = this.snapshot(py, specs.bind(py), true)? else {
+                    return none();
+                };
+                if this.follow.hold {
+                    if let Some(last) = &this.follow.partial {
+                        if snapshot::same_value(&snap, last.bind(py))? {
+                            return none();
+                        }
+                    }
+                }
+                this.follow.partial = Some(snap.clone().unbind());
+                return Ok(snap);
+            }
+            this.follow.settle.as_ref().map(|f| f.clone_ref(py))
+        };
+        // The borrow ends first: `settle` reads this parser.
+        match settle {
+            Some(f) => f.bind(py).call0(),
+            None => none(),
         }
-        if self.builder.events != before {
-            return Ok(PyBool::new(py, false).to_owned().into_any());
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // `settle` is a method of the engine that owns this parser: a cycle only the GC can break.
+        let f = &self.follow;
+        for obj in [&f.settle, &f.partial].into_iter().flatten() {
+            visit.call(obj)?;
         }
-        if !text {
-            return Ok(py.None().into_bound(py));
+        for list in [&f.parts, &f.specs].into_iter().flatten() {
+            visit.call(list)?;
         }
-        Ok(self
-            .snapshot(py, specs, true)?
-            .unwrap_or_else(|| py.None().into_bound(py)))
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        self.follow = Follow::default();
     }
 
     /// Keys and indices of the innermost visible value still open; `()` is the root, `None` nothing.

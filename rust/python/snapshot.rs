@@ -244,9 +244,14 @@ fn same_dicts(
     Ok(true)
 }
 
-/// Python entry point: `same_partial(a, b)`, the stream's "did the visible partial change?" test.
-#[pyfunction]
-pub fn same_partial(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
+/// The stream's "did the visible partial change?" test (see `same`).
+pub fn same_value(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
     let mixin = PARTIAL_MIXIN.import(a.py(), "unspool.partial", "_PartialMixin")?;
     same(a, b, mixin)
+}
+
+/// Python entry point: `same_partial(a, b)`.
+#[pyfunction]
+pub fn same_partial(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
+    same_value(a, b)
 }
