@@ -235,10 +235,45 @@ fn same_dicts(
     if x.len() != y.len() {
         return Ok(false);
     }
-    for (k, u) in x.iter() {
-        match y.get_item(&k)? {
-            Some(v) if same(&u, &v, mixin)? => {}
-            _ => return Ok(false),
+    let py = x.py();
+    // Snapshot dicts are copies of one dict of shown values, so their keys come in the same order:
+    // walk both at once with borrowed entries, and look keys up only where the orders part.
+    let (mut i, mut j) = (0 as ffi::Py_ssize_t, 0 as ffi::Py_ssize_t);
+    let (mut k1, mut v1, mut k2, mut v2) = (
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
+    // SAFETY: both dicts are alive while we walk them. Entries are borrowed only until the values are
+    // compared, and `from_borrowed_ptr` takes a reference before a comparison could run Python code.
+    // (`PyDict_Next` stays memory-safe even if such code changed a dict; snapshots never change.)
+    while unsafe { ffi::PyDict_Next(x.as_ptr(), &mut i, &mut k1, &mut v1) } != 0 {
+        let v =
+            if unsafe { ffi::PyDict_Next(y.as_ptr(), &mut j, &mut k2, &mut v2) } != 0 && k1 == k2 {
+                v2
+            } else {
+                // SAFETY: `k1` is a live key of `x`; the result is borrowed from `y` (NULL: absent).
+                let found = unsafe { ffi::PyDict_GetItemWithError(y.as_ptr(), k1) };
+                if found.is_null() {
+                    return match PyErr::take(py) {
+                        Some(e) => Err(e),
+                        None => Ok(false),
+                    };
+                }
+                found
+            };
+        if v1 != v {
+            // SAFETY: both are live values of the dicts.
+            let (u, v) = unsafe {
+                (
+                    Bound::from_borrowed_ptr(py, v1),
+                    Bound::from_borrowed_ptr(py, v),
+                )
+            };
+            if !same(&u, &v, mixin)? {
+                return Ok(false);
+            }
         }
     }
     Ok(true)
