@@ -39,11 +39,11 @@ class Engine(Validation):
         self._closed: dict[int, Frame] = {}
         self._parts: list[str | bytes] = []
         self._final: Any = MISSING
-        # The core takes each chunk (`step`): it snapshots the common case itself, and calls `_settle`
+        # The core takes each chunk (`_step`): it snapshots the common case itself, and calls `_settle`
         # when the structure moved on.
-        self.parser.hook(self._parts, self._settle)
+        self.parser._hook(self._parts, self._settle)
         # `feed(chunk)`: the new partial object, or None if nothing visible changed.
-        self.feed: Callable[[str | bytes], Any] = self.parser.step
+        self.feed: Callable[[str | bytes], Any] = self.parser._step
         # The open path as last seen, its snapshot specs, and whether the open
         # string shows (and whether a NotNull object could hold the snapshot back).
         self._path: Any = None
@@ -55,11 +55,11 @@ class Engine(Validation):
     @property
     def partial(self) -> Any:
         """The latest partial object (None before anything shows)."""
-        return self.parser.partial
+        return self.parser._partial
 
     @partial.setter
     def partial(self, value: Any) -> None:
-        self.parser.partial = value
+        self.parser._partial = value
 
     @property
     def text(self) -> str:
@@ -95,7 +95,7 @@ class Engine(Validation):
     def _settle(self) -> Any:
         """The structure moved on: takes in what closed; the new partial, or None if it shows the same."""
         snap = self._update()
-        self.parser.follow(self._specs, self._text, self._may_hold)
+        self.parser._follow(self._specs, self._text, self._may_hold)
         if snap is None or same_partial(snap, self.partial):  # e.g. a part closed as it was shown
             return None
         self.partial = snap
@@ -120,7 +120,7 @@ class Engine(Validation):
 
     def _walk(self, root: Any, path: tuple[Any, ...]) -> Any:
         """Brings the frames in line with the open path, takes in what closed, and snapshots."""
-        containers = self.parser.containers
+        containers = self.parser._containers
         if containers != self._containers:
             # A container opened or closed: the frames themselves change.
             self._containers = containers
@@ -140,7 +140,7 @@ class Engine(Validation):
             self._closed.clear()
             if synced:
                 self._specs = [spec for f in frames for spec in f.specs]
-            return self.parser.snapshot(self._specs, self._text)
+            return self.parser._snapshot(self._specs, self._text)
         depth = len(path)
         if self._path is None or inner < 0 or depth - inner not in (0, 1):
             return self._rewalk(root, path)
@@ -157,7 +157,7 @@ class Engine(Validation):
         f.specs = f.node.specs(f, key)
         self._specs = self._specs[:cut] + f.specs
         self._text = key is not None and f.node.child(f, key).streams_text
-        return self.parser.snapshot(self._specs, self._text)
+        return self.parser._snapshot(self._specs, self._text)
 
     def _rewalk(self, root: Any, path: tuple[Any, ...]) -> Any:
         self._path = path
@@ -201,7 +201,7 @@ class Engine(Validation):
         self._specs = specs
         self._text = type(raw) is str and len(frames) == depth and node.streams_text
         self._may_hold = any(s[0] == MODEL and s[5] for s in specs)
-        return self.parser.snapshot(specs, self._text)
+        return self.parser._snapshot(specs, self._text)
 
     def finish(self) -> Any:
         """Ends the input: the fully validated object, or raises (see `Stream.get_final_response`)."""

@@ -426,20 +426,15 @@ impl PyParser {
         Ok(self.builder.root(py))
     }
 
-    /// How many structural events (containers, keys, values) have been read; string growth is not one.
-    #[getter]
-    fn events(&self) -> u64 {
-        self.builder.events
-    }
-
     /// How many containers have opened or closed; unchanged means the same containers are open.
-    #[getter]
+    #[getter(_containers)]
     fn containers(&self) -> u64 {
         self.builder.containers
     }
 
     /// The partial object of the open path described by `specs` (see `snapshot.rs`), with the open
     /// string as the innermost value when `text` is true.
+    #[pyo3(name = "_snapshot")]
     fn snapshot<'py>(
         &mut self,
         py: Python<'py>,
@@ -461,6 +456,7 @@ impl PyParser {
 
     /// The partial layer's hookup: `step` appends every chunk to `parts`, and calls `settle()` when the
     /// structure moved on (a key, value or container), which returns the new partial or None.
+    #[pyo3(name = "_hook")]
     fn hook(&mut self, parts: Py<PyList>, settle: Py<PyAny>) {
         self.follow.parts = Some(parts);
         self.follow.settle = Some(settle);
@@ -468,6 +464,7 @@ impl PyParser {
 
     /// What `step` snapshots while only the open string grows: `specs` (see `snapshot`), with the string
     /// when `text`; `hold`: a NotNull object may keep the snapshot at the last one, so compare.
+    #[pyo3(name = "_follow")]
     fn follow(&mut self, specs: Py<PyList>, text: bool, hold: bool) {
         self.follow.specs = Some(specs);
         self.follow.text = text;
@@ -475,7 +472,7 @@ impl PyParser {
     }
 
     /// The last partial `step` or `settle()` made (None before any).
-    #[getter]
+    #[getter(_partial)]
     fn partial(&self, py: Python<'_>) -> Py<PyAny> {
         self.follow
             .partial
@@ -483,7 +480,7 @@ impl PyParser {
             .map_or_else(|| py.None(), |p| p.clone_ref(py))
     }
 
-    #[setter]
+    #[setter(_partial)]
     fn set_partial(&mut self, value: Py<PyAny>) {
         self.follow.partial = Some(value);
     }
@@ -491,6 +488,7 @@ impl PyParser {
     /// The partial layer's per-chunk step: feeds `chunk`; returns the new partial, or None if nothing
     /// visible changed. Doing the common case here (only the open string grew) spares a Python call
     /// per chunk.
+    #[pyo3(name = "_step")]
     fn step<'py>(slf: &Bound<'py, Self>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let none = || Ok(py.None().into_bound(py));
