@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import pytest
 import unspool
 from pydantic import (
+    AfterValidator,
     AliasGenerator,
     BaseModel,
     ConfigDict,
@@ -155,6 +156,24 @@ def test_discriminated_union_waits_for_the_tag() -> None:
             assert pet.kind in ("cat", "dog")
     assert any(len(p.pets) == 1 and isinstance(p.pets[0], Dog) and p.pets[0].name == "R" for p in seen)
     assert final == Pets.model_validate_json(doc)
+
+
+def test_a_tagged_member_shows_its_atoms_as_soon_as_the_tag_closes() -> None:
+    # The tag's string closes in its own chunk and only numbers and booleans follow: no string ever
+    # opens inside the member, yet each field must show as soon as it is whole.
+    chunks = ['{"pets": [{"kind": "do', 'g"', ', "good": false', ', "name": "R', 'ex"}', "]}"]
+    s = unspool.stream(chunks, response_model=Pets)
+    shown = [[(type(p).__mro__[1], p.good, p.name) for p in partial.pets] for partial in s]
+    assert shown[:4] == [[], [(Dog, True, "")], [(Dog, False, "")], [(Dog, False, "R")]]
+    assert s.get_final_response() == Pets(pets=[Dog(kind="dog", name="Rex", good=False)])
+
+
+def test_a_final_value_of_none_is_yielded() -> None:
+    # None is a value like any other: a validator may turn the finished list into it.
+    nothing_if_empty = Annotated[list[int], AfterValidator(lambda v: v or None)]
+    s = unspool.stream(["[", "]"], response_model=nothing_if_empty)
+    assert list(s) == [[], None]
+    assert s.partial is None and s.get_final_response() is None
 
 
 def test_aliases_map_keys_like_pydantic() -> None:

@@ -41,8 +41,8 @@ class Engine(Validation):
         self._final: Any = MISSING
         # The core takes each chunk (`_step`): it snapshots the common case itself, and calls `_settle`
         # when the structure moved on.
-        self.parser._hook(self._parts, self._settle)
-        # `feed(chunk)`: the new partial object, or None if nothing visible changed.
+        self.parser._hook(self._parts, self._settle, MISSING)
+        # `feed(chunk)`: the new partial object, or MISSING if nothing visible changed.
         self.feed: Callable[[str | bytes], Any] = self.parser._step
         # The open path as last seen, its snapshot specs, and whether the open
         # string shows (and whether a NotNull object could hold the snapshot back).
@@ -93,11 +93,11 @@ class Engine(Validation):
         return node.close(raw, self)
 
     def _settle(self) -> Any:
-        """The structure moved on: takes in what closed; the new partial, or None if it shows the same."""
+        """The structure moved on: takes in what closed; the new partial, or MISSING if it shows the same."""
         snap = self._update()
         self.parser._follow(self._specs, self._text, self._may_hold)
-        if snap is None or same_partial(snap, self.partial):  # e.g. a part closed as it was shown
-            return None
+        if snap is MISSING or same_partial(snap, self.partial):  # e.g. a part closed as it was shown
+            return MISSING
         self.partial = snap
         return snap
 
@@ -114,7 +114,7 @@ class Engine(Validation):
         else:
             path = parser.open_path
             if path is None:  # a top-level scalar still being read
-                return None
+                return MISSING
             snap = self._walk(parser.value, path)
         return snap
 
@@ -144,11 +144,15 @@ class Engine(Validation):
         depth = len(path)
         if self._path is None or inner < 0 or depth - inner not in (0, 1):
             return self._rewalk(root, path)
-        # The innermost container moves on to its next member (the common slow case: a field ends, the
-        # next one starts); with no container opened, that member is a string or nothing visible yet.
-        self._path = path
         f = frames[-1]
         key = path[-1] if depth > inner else None
+        value = f.raw[key] if key is not None else None
+        if type(value) in (dict, list):
+            # An open container that had no frame: it can show now (a tagged union's tag just closed).
+            return self._rewalk(root, path)
+        # The innermost container moves on to its next member (the common slow case: a field ends, the
+        # next one starts): a string, or nothing visible yet.
+        self._path = path
         if len(f.raw) - (key is not None) > f.n:
             f.node.sync(f, key, self)
             self._closed.clear()
@@ -156,7 +160,7 @@ class Engine(Validation):
         f.open_key = key
         f.specs = f.node.specs(f, key)
         self._specs = self._specs[:cut] + f.specs
-        self._text = key is not None and f.node.child(f, key).streams_text
+        self._text = type(value) is str and f.node.child(f, key).streams_text
         return self.parser._snapshot(self._specs, self._text)
 
     def _rewalk(self, root: Any, path: tuple[Any, ...]) -> Any:

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from .errors import ContentFilterError, IncompleteOutputError, JSONDecodeError, RefusalError, RetryError
+from .plan import MISSING
 from .schema import ResponseSchema, response_schema
 from .stream import Progress, same
 from .wire import API, Mode, Reply
@@ -114,7 +115,7 @@ class Session:
             return False
         progress = self.progress
         try:
-            changed = progress._engine.feed(text) is not None
+            changed = progress._engine.feed(text) is not MISSING
         except JSONDecodeError as e:
             self._failed = e
             raise _Stop from None

@@ -67,14 +67,14 @@ class Progress(Generic[T]):
         return self._engine.errors
 
     def _stepper(self) -> Callable[[str | bytes], Any]:
-        """What feeds a chunk and returns the partial to yield now (then pass it to `_show`), or None."""
+        """What feeds a chunk and returns the partial to yield now (then pass it to `_show`), or MISSING."""
         if self._min_interval is None:
             return self._engine.feed  # the common case: no Python layer in between
         return self._paced
 
     def _paced(self, chunk: str | bytes) -> Any:
         partial = self._engine.feed(chunk)
-        return partial if partial is not None and self._due() else None
+        return partial if partial is not MISSING and self._due() else MISSING
 
     def _due(self) -> bool:
         """Whether a change may show now, `min_interval` after the last one shown."""
@@ -144,7 +144,7 @@ class Stream(Progress[T]):
     def __iter__(self) -> Iterator[T]:
         step = self._stepper()
         for chunk in self._chunks:
-            if (partial := step(chunk)) is not None:
+            if (partial := step(chunk)) is not MISSING:
                 yield self._show(partial)
         if not self._ended and self._end():
             yield self._yielded
@@ -176,7 +176,7 @@ class AsyncStream(Progress[T]):
     async def __aiter__(self) -> AsyncIterator[T]:
         step = self._stepper()
         async for chunk in self._chunks:
-            if (partial := step(chunk)) is not None:
+            if (partial := step(chunk)) is not MISSING:
                 yield self._show(partial)
         if not self._ended and self._end():
             yield self._yielded

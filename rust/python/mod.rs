@@ -348,6 +348,8 @@ struct Follow {
     partial: Option<Py<PyAny>>,
     parts: Option<Py<PyList>>,
     settle: Option<Py<PyAny>>,
+    /// What `step` returns when nothing visible changed (None can be a partial value itself).
+    unchanged: Option<Py<PyAny>>,
 }
 
 /// A resumable JSON parser that keeps the partial value as Python objects.
@@ -455,11 +457,12 @@ impl PyParser {
     }
 
     /// The partial layer's hookup: `step` appends every chunk to `parts`, and calls `settle()` when the
-    /// structure moved on (a key, value or container), which returns the new partial or None.
+    /// structure moved on (a key, value or container), which returns the new partial or `unchanged`.
     #[pyo3(name = "_hook")]
-    fn hook(&mut self, parts: Py<PyList>, settle: Py<PyAny>) {
+    fn hook(&mut self, parts: Py<PyList>, settle: Py<PyAny>, unchanged: Py<PyAny>) {
         self.follow.parts = Some(parts);
         self.follow.settle = Some(settle);
+        self.follow.unchanged = Some(unchanged);
     }
 
     /// What `step` snapshots while only the open string grows: `specs` (see `snapshot`), with the string
@@ -485,15 +488,21 @@ impl PyParser {
         self.follow.partial = Some(value);
     }
 
-    /// The partial layer's per-chunk step: feeds `chunk`; returns the new partial, or None if nothing
-    /// visible changed. Doing the common case here (only the open string grew) spares a Python call
+    /// The partial layer's per-chunk step: feeds `chunk`; returns the new partial, or the `unchanged`
+    /// marker given to `_hook` if nothing visible changed. Doing the common case here (only the open string grew) spares a Python call
     /// per chunk.
     #[pyo3(name = "_step")]
     fn step<'py>(slf: &Bound<'py, Self>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let none = || Ok(py.None().into_bound(py));
         let settle = {
-            let mut this = slf.borrow_mut();
+            let mut this = slf.try_borrow_mut()?;
+            let unchanged = this
+                .follow
+                .unchanged
+                .as_ref()
+                .map_or_else(|| py.None(), |u| u.clone_ref(py))
+                .into_bound(py);
+            let none = || Ok(unchanged.clone());
             if let Some(parts) = &this.follow.parts {
                 parts.bind(py).append(chunk)?;
             }
@@ -526,14 +535,14 @@ impl PyParser {
         // The borrow ends first: `settle` reads this parser.
         match settle {
             Some(f) => f.bind(py).call0(),
-            None => none(),
+            None => Ok(py.None().into_bound(py)),
         }
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
         // `settle` is a method of the engine that owns this parser: a cycle only the GC can break.
         let f = &self.follow;
-        for obj in [&f.settle, &f.partial].into_iter().flatten() {
+        for obj in [&f.settle, &f.partial, &f.unchanged].into_iter().flatten() {
             visit.call(obj)?;
         }
         for list in [&f.parts, &f.specs].into_iter().flatten() {
