@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter, OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+import pytest
 import unspool
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 from unspool._core import same_partial
 from unspool.partial import _PartialMixin
+
+NAN = float("nan")
+
+
+class Unequal(list[int]):
+    """A list that is equal to nothing, itself included."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class Review(BaseModel):
@@ -145,6 +158,41 @@ def test_same_partial_compares_like_equality() -> None:
     assert same_partial(partial_leaf, Leaf(name="a", tags=[])) is (partial_leaf == Leaf(name="a", tags=[]))
     assert not same_partial(partial_leaf, Leaf(name="b", tags=[]))
     assert not same_partial(partial_leaf, "a")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # Subclasses keep their own equality: an OrderedDict minds its order, a Counter its zeros.
+        (OrderedDict(a=1, b=2), OrderedDict(b=2, a=1)),
+        (Counter(a=1), Counter(a=1, b=0)),
+        (Unequal([1]), Unequal([1])),
+        # One NaN object is not equal to itself, but a list holding it is equal to itself.
+        (NAN, NAN),
+        ([NAN], [NAN]),
+        ({1: "x"}, {1.0: "x"}),
+        ([True], [1]),
+    ],
+)
+def test_same_partial_is_equality_for_any_values(a: Any, b: Any) -> None:
+    assert same_partial(a, b) is (a == b)
+    assert same_partial(a, a) is (a == a)
+
+
+def test_same_partial_on_deep_or_cyclic_values_raises_like_equality() -> None:
+    deep_a: list[Any] = []
+    deep_b: list[Any] = []
+    for _ in range(1000):
+        deep_a, deep_b = [deep_a], [deep_b]
+    assert same_partial(deep_a, deep_b) is True
+    loop_a: list[Any] = []
+    loop_b: list[Any] = []
+    loop_a.append(loop_a)
+    loop_b.append(loop_b)
+    with pytest.raises(RecursionError):
+        loop_a == loop_b  # noqa: B015
+    with pytest.raises(RecursionError):
+        same_partial(loop_a, loop_b)
 
 
 def test_plain_datetime_is_not_shown_half_written() -> None:

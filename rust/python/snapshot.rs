@@ -170,108 +170,83 @@ pub fn build_partial<'py>(
 
 static PARTIAL_MIXIN: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
-/// True if two snapshots show the same values, as `==` would say.
+/// Nesting deeper than this is left to `==` itself, which guards its own recursion.
+const SAME_DEPTH: u32 = 64;
+
+/// True if two values inside snapshots are equal, as `==` on their containers would say (which takes
+/// the same object as equal to itself).
 ///
 /// Consecutive snapshots share every closed value, so most of this is identity checks; partial objects
 /// are compared by their fields here instead of through their Python `__eq__`, which took ~10% of a
 /// Catalog stream's instructions when the engine checked each new snapshot against the last.
-fn same(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, mixin: &Bound<'_, PyType>) -> PyResult<bool> {
+fn same(
+    a: &Bound<'_, PyAny>,
+    b: &Bound<'_, PyAny>,
+    mixin: &Bound<'_, PyType>,
+    depth: u32,
+) -> PyResult<bool> {
     if a.is(b) {
         return Ok(true);
     }
     let ty = a.get_type();
-    if !ty.is(b.get_type()) {
+    if depth > SAME_DEPTH || !ty.is(b.get_type()) {
         return a.eq(b);
     }
-    if let (Ok(x), Ok(y)) = (a.cast::<PyList>(), b.cast::<PyList>()) {
-        if x.len() != y.len() {
-            return Ok(false);
-        }
-        let py = a.py();
-        // From the end: what changed between two snapshots is nearly always the last item (the open
-        // one), so a changed 200-item list is told apart at once. Borrowed items: the rest are the
-        // very same closed values, so a pointer check decides without reference counting.
-        for i in (0..x.len()).rev() {
-            // SAFETY: `i` is in range for both lists, which stay alive (and unchanged) meanwhile.
-            let (u, v) = unsafe {
-                (
-                    ffi::PyList_GetItem(x.as_ptr(), i as ffi::Py_ssize_t),
-                    ffi::PyList_GetItem(y.as_ptr(), i as ffi::Py_ssize_t),
-                )
-            };
-            if u != v {
-                // SAFETY: both are live items of the lists (non-NULL for in-range indices).
-                let (u, v) = unsafe {
-                    (
-                        Bound::from_borrowed_ptr(py, u),
-                        Bound::from_borrowed_ptr(py, v),
-                    )
-                };
-                if !same(&u, &v, mixin)? {
-                    return Ok(false);
-                }
-            }
-        }
-        return Ok(true);
+    // Exact types only: a subclass may define equality its own way.
+    if a.is_exact_instance_of::<PyList>() {
+        // SAFETY: both were just checked to be exactly `list`.
+        let (x, y) = unsafe { (a.cast_unchecked::<PyList>(), b.cast_unchecked::<PyList>()) };
+        return same_lists(x, y, mixin, depth);
     }
-    if let (Ok(x), Ok(y)) = (a.cast::<PyDict>(), b.cast::<PyDict>()) {
-        return same_dicts(x, y, mixin);
+    if a.is_exact_instance_of::<PyDict>() {
+        // SAFETY: both were just checked to be exactly `dict`.
+        let (x, y) = unsafe { (a.cast_unchecked::<PyDict>(), b.cast_unchecked::<PyDict>()) };
+        return same_dicts(x, y, mixin, depth);
     }
     // SAFETY: both are live type objects. (`PyType_IsSubtype` reads the MRO; `issubclass` would go
     // through the models' ABC metaclass.)
     if unsafe { ffi::PyType_IsSubtype(ty.as_type_ptr(), mixin.as_type_ptr()) } != 0 {
         let name = intern!(a.py(), "__dict__");
         let (x, y) = (a.getattr(name)?, b.getattr(name)?);
-        return same_dicts(x.cast::<PyDict>()?, y.cast::<PyDict>()?, mixin);
+        return same_dicts(x.cast::<PyDict>()?, y.cast::<PyDict>()?, mixin, depth);
     }
     a.eq(b)
 }
 
-fn same_dicts(
-    x: &Bound<'_, PyDict>,
-    y: &Bound<'_, PyDict>,
+fn same_lists(
+    x: &Bound<'_, PyList>,
+    y: &Bound<'_, PyList>,
     mixin: &Bound<'_, PyType>,
+    depth: u32,
 ) -> PyResult<bool> {
     if x.len() != y.len() {
         return Ok(false);
     }
     let py = x.py();
-    // Snapshot dicts are copies of one dict of shown values, so their keys come in the same order:
-    // walk both at once with borrowed entries, and look keys up only where the orders part.
-    let (mut i, mut j) = (0 as ffi::Py_ssize_t, 0 as ffi::Py_ssize_t);
-    let (mut k1, mut v1, mut k2, mut v2) = (
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-        std::ptr::null_mut(),
-    );
-    // SAFETY: both dicts are alive while we walk them. Entries are borrowed only until the values are
-    // compared, and `from_borrowed_ptr` takes a reference before a comparison could run Python code.
-    // (`PyDict_Next` stays memory-safe even if such code changed a dict; snapshots never change.)
-    while unsafe { ffi::PyDict_Next(x.as_ptr(), &mut i, &mut k1, &mut v1) } != 0 {
-        let v =
-            if unsafe { ffi::PyDict_Next(y.as_ptr(), &mut j, &mut k2, &mut v2) } != 0 && k1 == k2 {
-                v2
-            } else {
-                // SAFETY: `k1` is a live key of `x`; the result is borrowed from `y` (NULL: absent).
-                let found = unsafe { ffi::PyDict_GetItemWithError(y.as_ptr(), k1) };
-                if found.is_null() {
-                    return match PyErr::take(py) {
-                        Some(e) => Err(e),
-                        None => Ok(false),
-                    };
-                }
-                found
-            };
-        if v1 != v {
-            // SAFETY: both are live values of the dicts.
+    // From the end: what changed between two snapshots is nearly always the last item (the open one),
+    // so a changed 200-item list is told apart at once. The rest are the very same closed values, so a
+    // check of the borrowed pointers decides without reference counting.
+    for i in (0..x.len()).rev() {
+        // SAFETY: both lists are alive; out of range (a comparison's Python code shrank one) gives NULL
+        // with IndexError set, raised below.
+        let (u, v) = unsafe {
+            (
+                ffi::PyList_GetItem(x.as_ptr(), i as ffi::Py_ssize_t),
+                ffi::PyList_GetItem(y.as_ptr(), i as ffi::Py_ssize_t),
+            )
+        };
+        if u.is_null() || v.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        if u != v {
+            // SAFETY: both are live items; `from_borrowed_ptr` owns a reference before anything runs.
             let (u, v) = unsafe {
                 (
-                    Bound::from_borrowed_ptr(py, v1),
+                    Bound::from_borrowed_ptr(py, u),
                     Bound::from_borrowed_ptr(py, v),
                 )
             };
-            if !same(&u, &v, mixin)? {
+            if !same(&u, &v, mixin, depth + 1)? {
                 return Ok(false);
             }
         }
@@ -279,10 +254,58 @@ fn same_dicts(
     Ok(true)
 }
 
-/// The stream's "did the visible partial change?" test (see `same`).
+fn same_dicts(
+    x: &Bound<'_, PyDict>,
+    y: &Bound<'_, PyDict>,
+    mixin: &Bound<'_, PyType>,
+    depth: u32,
+) -> PyResult<bool> {
+    if x.len() != y.len() {
+        return Ok(false);
+    }
+    let py = x.py();
+    // Snapshot dicts are copies of one dict of shown values, so their keys come in the same order:
+    // walk both at once, and look keys up only where the orders part.
+    let (mut i, mut j) = (0 as ffi::Py_ssize_t, 0 as ffi::Py_ssize_t);
+    let (mut k1, mut v1, mut k2, mut v2) = (
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+        std::ptr::null_mut(),
+    );
+    // SAFETY: both dicts are alive; each entry is owned (`from_borrowed_ptr`) before any call that
+    // could run Python code (a lookup hashes, a comparison calls `__eq__`). `PyDict_Next` stays
+    // memory-safe even if such code changed a dict.
+    while unsafe { ffi::PyDict_Next(x.as_ptr(), &mut i, &mut k1, &mut v1) } != 0 {
+        let (key, u) = unsafe {
+            (
+                Bound::from_borrowed_ptr(py, k1),
+                Bound::from_borrowed_ptr(py, v1),
+            )
+        };
+        let v =
+            if unsafe { ffi::PyDict_Next(y.as_ptr(), &mut j, &mut k2, &mut v2) } != 0 && k1 == k2 {
+                unsafe { Bound::from_borrowed_ptr(py, v2) }
+            } else {
+                match y.get_item(&key)? {
+                    Some(v) => v,
+                    None => return Ok(false),
+                }
+            };
+        if !same(&u, &v, mixin, depth + 1)? {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The stream's "did the visible partial change?" test: `a == b`, faster on snapshots.
 pub fn same_value(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
+    if a.is(b) {
+        return a.eq(b); // `==` on one object is its own business (NaN is not equal to itself)
+    }
     let mixin = PARTIAL_MIXIN.import(a.py(), "unspool.partial", "_PartialMixin")?;
-    same(a, b, mixin)
+    same(a, b, mixin, 0)
 }
 
 /// Python entry point: `same_partial(a, b)`.
