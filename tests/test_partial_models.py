@@ -251,6 +251,38 @@ def test_invalid_part_stays_visible_and_final_raises_like_pydantic() -> None:
     assert got.value.errors() == want.value.errors()
 
 
+class Limits(BaseModel):
+    counts: list[Annotated[int | None, Field(gt=0)]]
+    note: str | None = Field(None, max_length=4)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        '{"counts": [-5, null, 2], "note": "far too long"}',
+        '{"counts": [0], "note": null}',
+        '{"counts": [1, null], "note": "ok"}',
+    ],
+)
+def test_constraints_on_optional_values_are_checked(doc: str) -> None:
+    # Constraints on `X | None` apply to X, as pydantic applies them; None passes.
+    s = unspool.stream(char_chunks(doc), response_model=Limits)
+    seen = list(s)
+    try:
+        want = Limits.model_validate_json(doc)
+    except ValidationError as e:
+        with pytest.raises(ValidationError) as got:
+            s.get_final_response()
+        assert got.value.errors() == e.errors()
+        assert s.errors, "the invalid part was not recorded when it closed"
+    else:
+        assert s.get_final_response() == want and not s.errors
+    # The note streams as text while it is open, whatever its limit.
+    notes = [p.note for p in seen if isinstance(p.note, str)]
+    if '"note": "' in doc:
+        assert len(notes) > 2
+
+
 def test_invalid_json_raises_and_keeps_what_arrived() -> None:
     class Idea(BaseModel):
         title: str

@@ -510,7 +510,13 @@ def _compile(tp: Any, meta: list[Any]) -> Node:
     full = Annotated.__class_getitem__((inner, *meta)) if meta else inner  # type: ignore[attr-defined]
     if any(m is Done for m in meta):
         return Node(full)
-    constraints = [m for m in meta if m is not NotNull and not isinstance(m, str)]
+    # What validation must check beyond the type (a `Field(...)` with no constraints, say a description
+    # or a discriminator, adds nothing).
+    constraints = [
+        m
+        for m in meta
+        if m is not NotNull and not isinstance(m, str) and not (isinstance(m, FieldInfo) and not m.metadata)
+    ]
     disc = next((m.discriminator for m in meta if isinstance(m, FieldInfo) and m.discriminator), None)
     origin, args = get_origin(inner), get_args(inner)
 
@@ -532,11 +538,13 @@ def _compile(tp: Any, meta: list[Any]) -> Node:
                             tags[value] = mn
             if tags:
                 return Discriminated(full, _json_key_for_tag(members, disc), tags, nullable)
-        nodes = [_compile(m, []) for m in members]
-        if len(nodes) == 1 and not constraints:
-            n = nodes[0]
+        if len(members) == 1:
+            # Constraints on `Optional[X]` apply to X (None passes them), as pydantic applies them.
+            n = _compile(members[0], constraints)
             return UnionNode(full, [n], nullable) if nullable else n
-        return UnionNode(full, nodes, nullable)
+        if constraints:  # validated as a whole once it closes
+            return Node(full)
+        return UnionNode(full, [_compile(m, []) for m in members], nullable)
     if isinstance(inner, type) and issubclass(inner, RootModel):
         root_tp = inner.model_fields["root"].annotation
         return RootNode(inner, _compile(root_tp, list(inner.model_fields["root"].metadata)))
