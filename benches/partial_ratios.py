@@ -59,6 +59,7 @@ def snapshot_floor_run(seen: list[Any]) -> Callable[[], None]:
     """
     from unspool._core import build_partial
     from unspool.partial import _PartialMixin, slot_setters
+    from unspool.plan import compile_plan
 
     setters: dict[type, Any] = {}
     # The stream reuses one list of finished items per open list, and one dict of shown values per open
@@ -73,8 +74,14 @@ def snapshot_floor_run(seen: list[Any]) -> Callable[[], None]:
                 done, n = obj._unspool_done  # type: ignore[attr-defined]
                 closed = set(list(done)[:n])
                 values = obj.__dict__
+                # The open field holds a list or object of its own; one not started shows the template's.
+                template = compile_plan(type(obj).__mro__[1]).template
                 growing = (list, _PartialMixin)
-                opens = (k for k, v in values.items() if k not in closed and isinstance(v, growing))
+                opens = (
+                    k
+                    for k, v in values.items()
+                    if k not in closed and isinstance(v, growing) and v is not template.get(k)
+                )
                 open_name = next(opens, None)
                 key = (type(obj), open_name, *(id(v) for k, v in values.items() if k != open_name))
                 shown = shared.setdefault(key, dict(values))
