@@ -342,7 +342,9 @@ fn decode_error(py: Python<'_>, e: &ParseError) -> PyErr {
 /// The partial layer's per-chunk state (see `PyParser::step`); empty for plain parsing.
 #[derive(Default)]
 struct Follow {
-    specs: Option<Py<PyList>>,
+    /// The open path's levels (they hold classes and finished values only: no cycle back to Python
+    /// objects that own this parser).
+    levels: Option<snapshot::Levels>,
     text: bool,
     hold: bool,
     partial: Option<Py<PyAny>>,
@@ -361,6 +363,17 @@ pub struct PyParser {
 }
 
 impl PyParser {
+    /// The open string as it stands (its `str` in the parent brought up to date), if one is open.
+    fn open_text<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.builder.sync_open_string(py, &self.parser)?;
+        Ok(self
+            .builder
+            .open
+            .as_ref()
+            .and_then(|o| o.shown_str.as_ref())
+            .map(|s| s.bind(py).clone().into_any()))
+    }
+
     fn check(&mut self, py: Python<'_>, r: Result<(), ParseError>) -> PyResult<()> {
         if let Some(e) = &self.builder.error {
             return Err(e.clone_ref(py));
@@ -443,16 +456,7 @@ impl PyParser {
         specs: &Bound<'py, PyList>,
         text: bool,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let child = if text {
-            self.builder.sync_open_string(py, &self.parser)?;
-            self.builder
-                .open
-                .as_ref()
-                .and_then(|o| o.shown_str.as_ref())
-                .map(|s| s.bind(py).clone().into_any())
-        } else {
-            None
-        };
+        let child = if text { self.open_text(py)? } else { None };
         snapshot::build(py, specs, child)
     }
 
@@ -468,10 +472,11 @@ impl PyParser {
     /// What `step` snapshots while only the open string grows: `specs` (see `snapshot`), with the string
     /// when `text`; `hold`: a NotNull object may keep the snapshot at the last one, so compare.
     #[pyo3(name = "_follow")]
-    fn follow(&mut self, specs: Py<PyList>, text: bool, hold: bool) {
-        self.follow.specs = Some(specs);
+    fn follow(&mut self, specs: &Bound<'_, PyList>, text: bool, hold: bool) -> PyResult<()> {
+        self.follow.levels = Some(snapshot::Levels::parse(specs)?);
         self.follow.text = text;
         self.follow.hold = hold;
+        Ok(())
     }
 
     /// The last partial `step` or `settle()` made (None before any).
@@ -511,13 +516,12 @@ impl PyParser {
                 return none();
             }
             if this.builder.events == before {
-                let Some(specs) = this.follow.specs.as_ref().map(|s| s.clone_ref(py)) else {
-                    return none();
-                };
-                if !this.follow.text {
+                if !this.follow.text || this.follow.levels.is_none() {
                     return none();
                 }
-                let Some(snap) = this.snapshot(py, specs.bind(py), true)? else {
+                let child = this.open_text(py)?;
+                let levels = this.follow.levels.as_ref().expect("checked above");
+                let Some(snap) = levels.build(py, child)? else {
                     return none();
                 };
                 if this.follow.hold {
@@ -545,8 +549,8 @@ impl PyParser {
         for obj in [&f.settle, &f.partial, &f.unchanged].into_iter().flatten() {
             visit.call(obj)?;
         }
-        for list in [&f.parts, &f.specs].into_iter().flatten() {
-            visit.call(list)?;
+        if let Some(parts) = &f.parts {
+            visit.call(parts)?;
         }
         Ok(())
     }
