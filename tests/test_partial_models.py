@@ -202,6 +202,23 @@ def test_not_null_holds_the_object_back() -> None:
     assert final == TypeAdapter(list[Item]).validate_json(doc)
 
 
+def test_a_root_held_back_shows_nothing_until_it_can() -> None:
+    # The root waits for its NotNull field while plain fields close before it: nothing is yielded
+    # until it shows, and never None.
+    class Card(BaseModel):
+        title: str
+        count: int
+        key: Annotated[str, unspool.NotNull]
+
+    doc = json.dumps({"title": "abc", "count": 3, "tags": [1], "key": "k1"})
+    for chunks in (char_chunks(doc), [doc[i : i + 3] for i in range(0, len(doc), 3)]):
+        s = unspool.stream(chunks, response_model=Card)
+        seen = list(s)
+        assert seen and all(isinstance(p, Card) for p in seen)
+        assert (seen[0].title, seen[0].count) == ("abc", 3) and isinstance(seen[0].key, str)
+        assert seen[-1] == Card(title="abc", count=3, key="k1")
+
+
 def test_nested_models_lists_and_optional() -> None:
     class Leaf(BaseModel):
         v: int

@@ -15,9 +15,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from ._core import Parser, same_partial
 from .errors import IncompleteOutputError
-from .plan import MISSING, MODEL, Frame, Node, UnionNode, Validation, compile_plan
+from .plan import MISSING, MODEL, Frame, ListNode, ModelNode, Node, UnionNode, Validation, compile_plan
 
 __all__ = ["Engine"]
+
+_TOUCHED: Any = (MISSING,)  # an open path no walk can match
 
 
 class Engine(Validation):
@@ -94,12 +96,29 @@ class Engine(Validation):
 
     def _settle(self) -> Any:
         """The structure moved on: takes in what closed; the new partial, or MISSING if it shows the same."""
+        if self.parser._touched:
+            # The core moved the innermost frame on by itself (see `_fast`): its open member and specs
+            # as recorded here are out of date, so they are remade.
+            self._path = _TOUCHED
+            self.frames[-1].open_key = MISSING
         snap = self._update()
-        self.parser._follow(self._specs, self._text, self._may_hold)
+        self.parser._follow(self._specs, self._text, self._may_hold, self._fast())
         if snap is MISSING or same_partial(snap, self.partial):  # e.g. a part closed as it was shown
             return MISSING
         self.partial = snap
         return snap
+
+    def _fast(self) -> tuple[Any, ...] | None:
+        """The innermost frame, for the core to take in plain members that close in it by itself."""
+        if self.strict or not self.frames:
+            return None  # strict mode validates every value
+        f = self.frames[-1]
+        node = f.node
+        if type(node) is ModelNode:
+            return (f, f.raw, f.done, f.n, node.fast_fields, None)
+        if type(node) is ListNode:
+            return (f, f.raw, f.done, f.n, None, (node.item.as_is, node.item.streams_text))
+        return None
 
     def _update(self) -> Any:
         parser = self.parser

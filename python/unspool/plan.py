@@ -279,6 +279,7 @@ class ModelNode(Node):
     _shallow: Any = None
     setters: tuple[Any, ...] = ()
     _adapter: TypeAdapter[Any] | None = None
+    _fast_fields: dict[str, tuple[str, tuple[type, ...], bool]] | None = None
 
     def empty(self) -> Any:
         return None
@@ -289,6 +290,16 @@ class ModelNode(Node):
     def child(self, frame: Frame, key: Any) -> Node:
         fp = self.fields.get(key)
         return fp.node if fp is not None else OPAQUE
+
+    @property
+    def fast_fields(self) -> dict[str, tuple[str, tuple[type, ...], bool]]:
+        """JSON key -> (field name, `as_is` types, streams text): what the core needs to take in the
+        fields that close as plain values by itself (see `Engine._fast`)."""
+        if self._fast_fields is None:
+            self._fast_fields = {
+                key: (fp.name, fp.node.as_is, fp.node.streams_text) for key, fp in self.fields.items()
+            }
+        return self._fast_fields
 
     def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
         raw = frame.raw

@@ -157,6 +157,36 @@ impl Levels {
         Ok(Levels(levels))
     }
 
+    /// Moves the innermost level on after the core took in plain members itself: a model's `closed`
+    /// fields (name, value) join its shown values, `marker` is its new `_unspool_done` and `open_name`
+    /// the field now open. A list's finished items are the list itself, so it has nothing to change.
+    pub fn moved_on(
+        &mut self,
+        py: Python<'_>,
+        closed: &[(Bound<'_, PyAny>, Bound<'_, PyAny>)],
+        marker: Bound<'_, PyAny>,
+        open: Option<Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        if let Some(Level::Model {
+            shown,
+            open_name,
+            marker: m,
+            ..
+        }) = self.0.last_mut()
+        {
+            if !closed.is_empty() {
+                let values = shown.bind(py).copy()?;
+                for (name, value) in closed {
+                    values.set_item(name, value)?;
+                }
+                *shown = values.unbind();
+            }
+            *m = marker.unbind();
+            *open_name = open.map(Bound::unbind);
+        }
+        Ok(())
+    }
+
     /// The partial value of the open path: fresh objects along it, sharing every closed value.
     /// `child` is the innermost open value (an open string), or None when nothing inside the innermost
     /// level is visible. Returns None if the root is held back (a NotNull field has no value yet).
