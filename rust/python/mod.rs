@@ -503,7 +503,7 @@ impl PyParser {
             .unwrap_or_else(|| py.None().into_bound(py));
         // Before any partial, the last one shown is None (a root held back shows None too).
         let last = self.partial(py);
-        if snapshot::same_value(&snap, last.bind(py))? {
+        if levels.same_snapshots(&snap, last.bind(py))? {
             return Ok(Some(unchanged.clone()));
         }
         self.follow.partial = Some(snap.clone().unbind());

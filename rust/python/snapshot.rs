@@ -187,6 +187,39 @@ impl Levels {
         Ok(())
     }
 
+    /// `new == old` for two snapshots of these levels when only the innermost level's inputs differ
+    /// (the core moved the innermost frame on by itself): the levels above hold the same finished
+    /// values around the same child, so only the innermost objects are compared. That skips checking
+    /// every finished item of each open list by pointer: ~6% of a 1 MB stream. Anything not of the
+    /// expected shape gets the full comparison.
+    pub fn same_snapshots(&self, new: &Bound<'_, PyAny>, old: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let py = new.py();
+        let (mut a, mut b) = (new.clone(), old.clone());
+        let outer = self.0.len().saturating_sub(1);
+        for level in &self.0[..outer] {
+            let next = match level {
+                Level::List { .. } => match (a.cast::<PyList>(), b.cast::<PyList>()) {
+                    (Ok(x), Ok(y)) if x.len() != y.len() => return Ok(false),
+                    (Ok(x), Ok(y)) if !x.is_empty() => {
+                        Some((x.get_item(x.len() - 1)?, y.get_item(y.len() - 1)?))
+                    }
+                    _ => None,
+                },
+                Level::Model {
+                    open_name: Some(name),
+                    ..
+                } => child_pair(&a, &b, Some(name.bind(py)))?,
+                Level::RootModel { .. } => child_pair(&a, &b, None)?,
+                _ => None,
+            };
+            match next {
+                Some((x, y)) => (a, b) = (x, y),
+                None => return same_value(new, old),
+            }
+        }
+        same_value(&a, &b)
+    }
+
     /// The partial value of the open path: fresh objects along it, sharing every closed value.
     /// `child` is the innermost open value (an open string), or None when nothing inside the innermost
     /// level is visible. Returns None if the root is held back (a NotNull field has no value yet).
@@ -286,6 +319,28 @@ impl Levels {
         }
         Ok(child)
     }
+}
+
+/// The values of field `name` (a RootModel's `root` when None) in two partial objects, if both have it.
+fn child_pair<'py>(
+    a: &Bound<'py, PyAny>,
+    b: &Bound<'py, PyAny>,
+    name: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Option<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+    let py = a.py();
+    let root = intern!(py, "root").clone().into_any();
+    let name = name.unwrap_or(&root);
+    let dict = intern!(py, "__dict__");
+    let (Ok(x), Ok(y)) = (a.getattr(dict), b.getattr(dict)) else {
+        return Ok(None);
+    };
+    let (Ok(x), Ok(y)) = (x.cast_into::<PyDict>(), y.cast_into::<PyDict>()) else {
+        return Ok(None);
+    };
+    Ok(match (x.get_item(name)?, y.get_item(name)?) {
+        (Some(u), Some(v)) => Some((u, v)),
+        _ => None,
+    })
 }
 
 /// Builds the partial value of the open path described by `specs` (see [`Levels`]).
