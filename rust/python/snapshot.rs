@@ -190,8 +190,8 @@ impl Levels {
     /// `new == old` for two snapshots of these levels when only the innermost level's inputs differ
     /// (the core moved the innermost frame on by itself): the levels above hold the same finished
     /// values around the same child, so only the innermost objects are compared. That skips checking
-    /// every finished item of each open list by pointer: ~6% of a 1 MB stream. Anything not of the
-    /// expected shape gets the full comparison.
+    /// every finished item of each open list by pointer, a cost that grew with the document. Anything
+    /// not of the expected shape gets the full comparison.
     pub fn same_snapshots(&self, new: &Bound<'_, PyAny>, old: &Bound<'_, PyAny>) -> PyResult<bool> {
         let py = new.py();
         let (mut a, mut b) = (new.clone(), old.clone());
