@@ -8,9 +8,10 @@ import json
 import weakref
 from collections.abc import AsyncIterator
 
+import pytest
 import unspool
 from ideas import IDEAS, Idea
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter, model_validator
 
 DOC = json.dumps(IDEAS)
 
@@ -103,3 +104,27 @@ def test_a_dropped_stream_is_freed() -> None:
     del s, it
     gc.collect()
     assert engine() is None
+
+
+def test_an_error_from_a_validator_is_raised_again_by_every_later_call() -> None:
+    class Strict(BaseModel):
+        a: str = ""
+        n: int = 0
+
+        @model_validator(mode="after")
+        def refuse(self) -> Strict:
+            raise RuntimeError("refused")
+
+    s = unspool.stream(['{"a":"', 'x","n":1', "}"], response_model=Strict)
+    with pytest.raises(RuntimeError, match="refused"):
+        list(s)
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="refused"):
+            s.get_final_response()
+
+
+def test_incomplete_output_is_raised_again_by_every_later_call() -> None:
+    s = unspool.stream(chunks(DOC[:40]), response_model=list[Idea])
+    for _ in range(2):
+        with pytest.raises(unspool.IncompleteOutputError):
+            s.get_final_response()

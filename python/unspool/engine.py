@@ -96,7 +96,7 @@ class Engine(Validation):
 
     def _settle(self) -> Any:
         """The structure moved on: takes in what closed; the new partial, or MISSING if it shows the same."""
-        if self.parser._touched:
+        if self.parser._touched and self.frames:
             # The core moved the innermost frame on by itself (see `_fast`): its open member and specs
             # as recorded here are out of date, so they are remade.
             self._path = _TOUCHED

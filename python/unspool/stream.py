@@ -49,7 +49,7 @@ class Progress(Generic[T]):
         self._given: set[int] = set()  # indices `items()` gave (shared by the attempts of one call)
         self._ended = False
         self._final: Any = None
-        self._failure: ValidationError | None = None
+        self._failure: Exception | None = None
 
     @property
     def text(self) -> str:
@@ -102,6 +102,9 @@ class Progress(Generic[T]):
             self._final = self._unwrap(self._engine.finish())
         except ValidationError as e:
             self._failure = e
+        except Exception as e:  # raised now, and again by every later `get_final_response()`
+            self._failure = e
+            raise
         partial = self._engine.partial
         if self._shown is partial:
             return False

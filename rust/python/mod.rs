@@ -628,11 +628,9 @@ impl PyParser {
         hold: bool,
         fast: Option<&Bound<'_, PyTuple>>,
     ) -> PyResult<()> {
-        self.follow.levels = Some(snapshot::Levels::parse(specs)?);
-        self.follow.text = text;
-        self.follow.hold = hold;
-        self.follow.touched = false;
-        self.follow.fast = match fast {
+        // Everything is read before anything changes, so a failure leaves the last state whole.
+        let levels = snapshot::Levels::parse(specs)?;
+        let fast = match fast {
             None => None,
             Some(t) => {
                 let fields = t.get_item(4)?;
@@ -660,6 +658,11 @@ impl PyParser {
                 })
             }
         };
+        self.follow.levels = Some(levels);
+        self.follow.fast = fast;
+        self.follow.text = text;
+        self.follow.hold = hold;
+        self.follow.touched = false;
         Ok(())
     }
 
