@@ -11,6 +11,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, 
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
+from pydantic import ValidationError
+
 from .errors import ContentFilterError, IncompleteOutputError, JSONDecodeError, RefusalError, RetryError
 from .plan import MISSING
 from .schema import ResponseSchema, response_schema
@@ -162,7 +164,9 @@ class Session:
                     self.final = progress._final
                     self.running = False
                     return show
-                failure = self.schema.unwrap_error(progress._failure) if self.enveloped else progress._failure
+                failure = progress._failure  # a ValidationError: `_end` raises any other error
+                if self.enveloped and isinstance(failure, ValidationError):
+                    failure = self.schema.unwrap_error(failure)
         self.failures.append(failure)
         if self.attempt <= self.max_retries:
             self.kwargs = self.api.retry(self.kwargs, progress.text, feedback(failure))
