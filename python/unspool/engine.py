@@ -20,6 +20,7 @@ from .plan import MISSING, MODEL, Frame, ListNode, ModelNode, Node, UnionNode, V
 __all__ = ["Engine"]
 
 _TOUCHED: Any = (MISSING,)  # an open path no walk can match
+_SNAPSHOT: Any = object()  # `_update`'s "the frames moved on: snapshot them"
 
 
 class Engine(Validation):
@@ -103,6 +104,8 @@ class Engine(Validation):
             self.frames[-1].open_key = MISSING
         snap = self._update()
         self.parser._follow(self._specs, self._text, self._may_hold, self._fast())
+        if snap is _SNAPSHOT:  # built from the levels just handed over, read once
+            snap = self.parser._snapshot(self._text)
         if snap is MISSING or same_partial(snap, self.partial):  # e.g. a part closed as it was shown
             return MISSING
         self.partial = snap
@@ -134,16 +137,18 @@ class Engine(Validation):
             path = parser.open_path
             if path is None:  # a top-level scalar still being read
                 return MISSING
-            snap = self._walk(parser.value, path)
+            self._walk(parser.value, path)
+            snap = _SNAPSHOT
         return snap
 
-    def _walk(self, root: Any, path: tuple[Any, ...]) -> Any:
-        """Brings the frames in line with the open path, takes in what closed, and snapshots."""
+    def _walk(self, root: Any, path: tuple[Any, ...]) -> None:
+        """Brings the frames and their specs in line with the open path, taking in what closed."""
         containers = self.parser._containers
         if containers != self._containers:
             # A container opened or closed: the frames themselves change.
             self._containers = containers
-            return self._rewalk(root, path)
+            self._rewalk(root, path)
+            return
         # The same containers are open, so the frames are current and only their members moved on.
         frames = self.frames
         inner = len(frames) - 1  # path length of the innermost open container
@@ -159,16 +164,18 @@ class Engine(Validation):
             self._closed.clear()
             if synced:
                 self._specs = [spec for f in frames for spec in f.specs]
-            return self.parser._snapshot(self._specs, self._text)
+            return
         depth = len(path)
         if self._path is None or inner < 0 or depth - inner not in (0, 1):
-            return self._rewalk(root, path)
+            self._rewalk(root, path)
+            return
         f = frames[-1]
         key = path[-1] if depth > inner else None
         value = f.raw[key] if key is not None else None
         if type(value) in (dict, list):
             # An open container that had no frame: it can show now (a tagged union's tag just closed).
-            return self._rewalk(root, path)
+            self._rewalk(root, path)
+            return
         # The innermost container moves on to its next member (the common slow case: a field ends, the
         # next one starts): a string, or nothing visible yet.
         self._path = path
@@ -180,9 +187,8 @@ class Engine(Validation):
         f.specs = f.node.specs(f, key)
         self._specs = self._specs[:cut] + f.specs
         self._text = type(value) is str and f.node.child(f, key).streams_text
-        return self.parser._snapshot(self._specs, self._text)
 
-    def _rewalk(self, root: Any, path: tuple[Any, ...]) -> Any:
+    def _rewalk(self, root: Any, path: tuple[Any, ...]) -> None:
         self._path = path
         old = self.frames
         frames: list[Frame] = []
@@ -224,7 +230,6 @@ class Engine(Validation):
         self._specs = specs
         self._text = type(raw) is str and len(frames) == depth and node.streams_text
         self._may_hold = any(s[0] == MODEL and s[5] for s in specs)
-        return self.parser._snapshot(specs, self._text)
 
     def finish(self) -> Any:
         """Ends the input: the fully validated object, or raises (see `Stream.get_final_response`)."""

@@ -594,17 +594,19 @@ impl PyParser {
         self.builder.containers
     }
 
-    /// The partial object of the open path described by `specs` (see `snapshot.rs`), with the open
-    /// string as the innermost value when `text` is true.
+    /// The partial object of the open path the last `_follow` described, with the open string as the
+    /// innermost value when `text` is true.
     #[pyo3(name = "_snapshot")]
     fn snapshot<'py>(
         &mut self,
         py: Python<'py>,
-        specs: &Bound<'py, PyList>,
         text: bool,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let child = if text { self.open_text(py)? } else { None };
-        snapshot::build(py, specs, child)
+        match &self.follow.levels {
+            Some(levels) => levels.build(py, child),
+            None => Ok(None),
+        }
     }
 
     /// The partial layer's hookup: `step` appends every chunk to `parts`, and calls `settle()` when the
