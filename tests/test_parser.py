@@ -349,6 +349,21 @@ def test_changed_without_reading_value() -> None:
     assert same(p.value, {"a": "xy\n"})
 
 
+def test_value_is_current_after_every_feed_and_read_only() -> None:
+    # `value` is read straight from the parser's slot: every feed leaves it current, and a value held
+    # from before shows the open string as it was then (strings are never changed in place).
+    p = Parser()
+    p.feed('{"a": "x')
+    held = p.value["a"]
+    p.feed("yz")
+    assert p.value == {"a": "xyz"} and held == "x"
+    p.feed('", "b": "')
+    assert p.value == {"a": "xyz", "b": ""}
+    with pytest.raises(AttributeError):
+        p.value = {}  # type: ignore[misc]
+    assert p.value == {"a": "xyz", "b": ""}
+
+
 def test_changed_when_whole_document_in_one_chunk() -> None:
     assert Parser().feed("[]") is True
     assert Parser().feed("12") is False

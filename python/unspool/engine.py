@@ -129,7 +129,7 @@ class Engine(Validation):
             for f in self.frames:
                 self._closed[id(f.raw)] = f
             self.frames = []
-            self._final = self.closed(self.plan, parser.value)
+            self._final = self.closed(self.plan, parser._value)
             self._closed.clear()
             self._text = False
             snap = self._final
@@ -137,7 +137,7 @@ class Engine(Validation):
             path = parser.open_path
             if path is None:  # a top-level scalar still being read
                 return MISSING
-            self._walk(parser.value, path)
+            self._walk(parser._value, path)
             snap = _SNAPSHOT
         return snap
 
@@ -243,7 +243,7 @@ class Engine(Validation):
             self._settle()
         if self.errors or self._final is MISSING:
             # Exactly pydantic's error for the whole document, as `validate_json` words it.
-            text = self.text if not self._lenient else json.dumps(self.parser.value)
+            text = self.text if not self._lenient else json.dumps(self.parser._value)
             adapter = TypeAdapter(self.response_model)
             # Parts failed on their own yet the whole may validate (a union member chosen early):
             # then pydantic's value is the answer.
