@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import weakref
 from collections import Counter, OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 from unspool._core import same_partial
 from unspool.partial import _PartialMixin
+from unspool.plan import compile_plan
 
 NAN = float("nan")
 
@@ -205,3 +207,187 @@ def test_plain_datetime_is_not_shown_half_written() -> None:
         [None, datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)],
         [datetime(2024, 5, 6, 7, 8, 9, tzinfo=timezone.utc)],
     )
+
+
+def _open_objects(p: Any) -> list[Any]:
+    """The objects on a yield's open path that the stream made for it (partial objects, lists, dicts),
+    root first: what a consumer may hold, change or drop. Finished values are shared and not listed."""
+    out: list[Any] = []
+    while True:
+        if isinstance(p, _PartialMixin):
+            out.append(p)
+            # A field not started shows its template's value, which every snapshot shares.
+            template = compile_plan(type(p).__mro__[1]).template
+            fields = [n for n in type(p).model_fields if not unspool.is_complete(p, n)]
+            nxt = [
+                getattr(p, n)
+                for n in fields
+                if isinstance(getattr(p, n), (list, dict, _PartialMixin)) and getattr(p, n) is not template[n]
+            ]
+            if not nxt:
+                return out
+            p = nxt[0]
+        elif isinstance(p, (list, dict)):
+            out.append(p)
+            last = list(p.values())[-1] if isinstance(p, dict) and p else (p[-1] if p else None)
+            if not isinstance(last, (list, dict, _PartialMixin)):
+                return out
+            p = last
+        else:
+            return out
+
+
+def _tamper(obj: Any, rng: random.Random) -> None:
+    """Changes a yielded object the way a consumer might before dropping it."""
+    if isinstance(obj, _PartialMixin):
+        name = rng.choice(list(type(obj).model_fields))
+        if rng.random() < 0.5:
+            setattr(obj, name, "changed")
+        else:
+            del vars(obj)[name]
+    elif isinstance(obj, list):
+        rng.choice([obj.reverse, obj.clear, lambda: obj.append("junk"), lambda: obj.insert(0, "junk")])()
+    else:
+        obj["junk"] = 1
+
+
+@settings(max_examples=120, deadline=None)
+@given(doc=shop, seed=st.integers(0, 2**32))
+def test_yields_may_be_dropped_kept_in_part_or_changed(doc: dict[str, Any], seed: int) -> None:
+    # The stream refills the objects of a snapshot nothing holds any more instead of making new ones.
+    # Whatever a consumer does with what it was given (keeps it, keeps a part, takes a weak reference,
+    # changes it and drops it), every later yield shows exactly what a consumer keeping everything sees,
+    # and nothing kept ever changes.
+    payload = json.dumps(doc, ensure_ascii=False)
+    rng = random.Random(seed)
+    chunks, i = [], 0
+    while i < len(payload):
+        n = rng.randint(1, 5)
+        chunks.append(payload[i : i + n])
+        i += n
+    expected = [repr(p) for p in list(unspool.stream(chunks, response_model=Shop))]
+    kept: list[tuple[Any, str]] = []
+    weak: list[tuple[Any, str]] = []
+    shown = []
+    s = unspool.stream(chunks, response_model=Shop)
+    before: Any = None
+    for p in s:
+        shown.append(repr(p))
+        # The one before is dealt with now: the stream compares each new snapshot with the last one, so
+        # that one is left as it was given.
+        parts = _open_objects(before)
+        roll = rng.random()
+        if roll < 0.1:
+            kept.append((before, repr(before)))
+        elif roll < 0.3 and len(parts) > 1:
+            part = rng.choice(parts[1:])  # a part only: the objects around it are dropped
+            kept.append((part, repr(part)))
+        elif roll < 0.4 and before is not None:
+            weak.append((weakref.ref(before), repr(before)))
+        elif roll < 0.7 and parts:
+            _tamper(rng.choice(parts), rng)
+        before = p
+        del p, parts
+    assert shown == expected
+    assert s.get_final_response() == Shop.model_validate_json(payload)
+    for obj, was in kept:
+        assert repr(obj) == was
+    for ref, was in weak:
+        obj = ref()
+        assert obj is None or repr(obj) == was
+
+
+ITEM = {
+    "name": "a name that takes a few chunks",
+    "kind": "toy",
+    "price": 1.5,
+    "count": 2,
+    "when": "2020-01-01T00:00:00Z",
+    "tags": ["first tag", "second tag"],
+    "reviews": [{"author": "somebody", "rating": 4}],
+    "extra": None,
+}
+SHOP_DOC = json.dumps({"title": "a shop", "items": [ITEM] * 4, "notes": {"k": "a note"}})
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_a_part_kept_alone_never_changes(depth: int) -> None:
+    # Keeping one object on a yield's open path, and nothing around it, keeps it as it was.
+    chunks = [SHOP_DOC[i : i + 3] for i in range(0, len(SHOP_DOC), 3)]
+    expected = [repr(p) for p in list(unspool.stream(chunks, response_model=Shop))]
+    kept, shown = [], []
+    for p in unspool.stream(chunks, response_model=Shop):
+        shown.append(repr(p))
+        parts = _open_objects(p)
+        if len(parts) > depth:
+            kept.append((parts[depth], repr(parts[depth])))
+        del p, parts
+    assert shown == expected
+    assert len(kept) > 20
+    assert [repr(obj) for obj, _ in kept] == [was for _, was in kept]
+
+
+def _detach(parent: Any, child: Any) -> None:
+    """Takes `child` out of its container `parent`, as a consumer keeping only the child might."""
+    if isinstance(parent, list):
+        parent.remove(child)
+    else:
+        values = vars(parent) if isinstance(parent, _PartialMixin) else parent
+        for k, v in list(values.items()):
+            if v is child:
+                del values[k]
+
+
+def test_a_part_taken_out_and_kept_never_changes() -> None:
+    chunks = [SHOP_DOC[i : i + 3] for i in range(0, len(SHOP_DOC), 3)]
+    expected = [repr(p) for p in list(unspool.stream(chunks, response_model=Shop))]
+    kept, shown, before = [], [], None
+    for n, p in enumerate(unspool.stream(chunks, response_model=Shop)):
+        shown.append(repr(p))
+        parts = _open_objects(before)
+        if len(parts) > 1:
+            k = 1 + n % (len(parts) - 1)
+            kept.append((parts[k], repr(parts[k])))
+            _detach(parts[k - 1], parts[k])
+        before = p
+        del p, parts
+    assert shown == expected
+    assert len(kept) > 20
+    assert [repr(obj) for obj, _ in kept] == [was for _, was in kept]
+
+
+@pytest.mark.parametrize("how", ["reverse", "clear", "append", "setattr", "delete"])
+def test_a_yield_changed_and_dropped_does_not_change_what_follows(how: str) -> None:
+    chunks = [SHOP_DOC[i : i + 3] for i in range(0, len(SHOP_DOC), 3)]
+    expected = [repr(p) for p in list(unspool.stream(chunks, response_model=Shop))]
+    shown, before = [], None
+    for p in unspool.stream(chunks, response_model=Shop):
+        shown.append(repr(p))
+        for obj in _open_objects(before):
+            if isinstance(obj, list) and how in ("reverse", "clear", "append"):
+                getattr(obj, how)(*(["junk"] if how == "append" else []))
+            elif isinstance(obj, _PartialMixin) and how == "setattr":
+                first, last = list(type(obj).model_fields)[0], list(type(obj).model_fields)[-1]
+                setattr(obj, first, "changed")
+                vars(obj)[last] = "changed"
+            elif isinstance(obj, _PartialMixin) and how == "delete":
+                vars(obj).clear()
+        before = p
+        del p
+    assert shown == expected
+
+
+def test_a_stream_whose_yields_are_dropped_reuses_their_objects() -> None:
+    # What the refill saves: with every yield dropped, two snapshots' worth of objects serve them all.
+    doc = json.dumps({"title": "shop", "items": [{"name": "n" * 40, "tags": ["t" * 30]}] * 3, "notes": {}})
+    chunks = [doc[i : i + 2] for i in range(0, len(doc), 2)]
+
+    class Loose(BaseModel):
+        title: str
+        items: list[dict[str, Any]]
+        notes: dict[str, str]
+
+    roots = set()
+    for p in unspool.stream(chunks, response_model=Loose):
+        roots.add(id(p))
+    assert len(roots) <= 3

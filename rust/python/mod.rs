@@ -415,6 +415,8 @@ struct Follow {
     /// The open path's levels (they hold classes and finished values only: no cycle back to Python
     /// objects that own this parser).
     levels: Option<snapshot::Levels>,
+    /// Earlier snapshots' objects, refilled once nothing else holds them.
+    spares: snapshot::Spares,
     text: bool,
     hold: bool,
     partial: Option<Py<PyAny>>,
@@ -539,12 +541,13 @@ impl PyParser {
         self.follow.text = text;
         self.follow.touched = true;
         let child = if text { self.open_text(py)? } else { None };
-        let levels = self.follow.levels.as_ref().expect("set with `fast`");
-        let snap = levels
-            .build(py, child)?
-            .unwrap_or_else(|| py.None().into_bound(py));
         // Before any partial, the last one shown is None (a root held back shows None too).
         let last = self.partial(py);
+        let follow = &mut self.follow;
+        let levels = follow.levels.as_ref().expect("set with `fast`");
+        let snap = levels
+            .build(py, child, Some(&mut follow.spares))?
+            .unwrap_or_else(|| py.None().into_bound(py));
         if levels.same_snapshots(&snap, last.bind(py))? {
             return Ok(Some(unchanged.clone()));
         }
@@ -650,8 +653,9 @@ impl PyParser {
         text: bool,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
         let child = if text { self.open_text(py)? } else { None };
-        match &self.follow.levels {
-            Some(levels) => levels.build(py, child),
+        let follow = &mut self.follow;
+        match &follow.levels {
+            Some(levels) => levels.build(py, child, Some(&mut follow.spares)),
             None => Ok(None),
         }
     }
@@ -763,8 +767,9 @@ impl PyParser {
                     return none();
                 }
                 let child = this.open_text(py)?;
-                let levels = this.follow.levels.as_ref().expect("checked above");
-                let Some(snap) = levels.build(py, child)? else {
+                let follow = &mut this.follow;
+                let levels = follow.levels.as_ref().expect("checked above");
+                let Some(snap) = levels.build(py, child, Some(&mut follow.spares))? else {
                     return none();
                 };
                 if this.follow.hold {
@@ -801,6 +806,9 @@ impl PyParser {
         }
         if let Some(parts) = &f.parts {
             visit.call(parts)?;
+        }
+        for obj in f.spares.objects() {
+            visit.call(obj)?;
         }
         Ok(())
     }

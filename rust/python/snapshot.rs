@@ -6,6 +6,8 @@
 
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use std::sync::OnceLock;
+
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use pyo3::{ffi, intern};
@@ -90,6 +92,8 @@ enum Level {
         fields_set: Py<PyAny>,
         setters: Vec<Option<Setter>>,
         marker: Py<PyAny>,
+        /// Where an instance keeps its weak references (0: it cannot have any).
+        weaklist: usize,
     },
     List {
         done: Py<PyList>,
@@ -123,8 +127,13 @@ impl Levels {
             levels.push(match kind {
                 MODEL => {
                     let open_name = spec.get_item(4)?;
+                    let cls = spec.get_item(1)?.cast_into::<PyType>()?;
+                    let weaklist: usize = cls
+                        .getattr(intern!(cls.py(), "__weakrefoffset__"))?
+                        .extract()?;
                     Level::Model {
-                        cls: spec.get_item(1)?.cast_into::<PyType>()?.unbind(),
+                        weaklist,
+                        cls: cls.unbind(),
                         shown: spec.get_item(2)?.cast_into::<PyDict>()?.unbind(),
                         done: spec.get_item(3)?.cast_into::<PyDict>()?.unbind(),
                         open_name: (!open_name.is_none()).then(|| open_name.unbind()),
@@ -223,16 +232,25 @@ impl Levels {
         Ok(a.is(&b) || same_value(&a, &b)?)
     }
 
-    /// The partial value of the open path: fresh objects along it, sharing every closed value.
-    /// `child` is the innermost open value (an open string), or None when nothing inside the innermost
-    /// level is visible. Returns None if the root is held back (a NotNull field has no value yet).
+    /// The partial value of the open path: new objects along it (or refilled `spares`), sharing every
+    /// closed value. `child` is the innermost open value (an open string), or None when nothing inside
+    /// the innermost level is visible. Returns None if the root is held back (a NotNull field has no
+    /// value yet).
     pub fn build<'py>(
         &self,
         py: Python<'py>,
         mut child: Option<Bound<'py, PyAny>>,
+        mut spares: Option<&mut Spares>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        for level in self.0.iter().rev() {
-            child = match level {
+        let (slot, old) = match spares.as_deref_mut() {
+            Some(sp) => sp.take_free(),
+            None => (0, Vec::new()),
+        };
+        let reuse = self.reusable(py, &old)?;
+        let mut made: Vec<Made> = Vec::with_capacity(self.0.len());
+        for (i, level) in self.0.iter().enumerate().rev() {
+            let again = reuse.get(i);
+            let (value, m) = match level {
                 Level::Model {
                     cls,
                     shown,
@@ -242,13 +260,10 @@ impl Levels {
                     fields_set,
                     setters,
                     marker,
+                    ..
                 } => {
-                    let values = shown.bind(py).copy()?;
                     let arriving = match (&child, open_name) {
-                        (Some(c), Some(name)) => {
-                            values.set_item(name, c)?;
-                            Some(name.bind(py))
-                        }
+                        (Some(_), Some(name)) => Some(name.bind(py)),
                         _ => None,
                     };
                     let done = done.bind(py);
@@ -265,32 +280,70 @@ impl Levels {
                         }
                     }
                     if held {
-                        None
+                        (None, Made::Other)
                     } else {
-                        Some(make_model(
-                            py,
-                            cls.bind(py),
-                            &values,
-                            fields_set.bind(py),
-                            marker.bind(py),
-                            setters,
-                        )?)
+                        let obj = match again {
+                            // Nothing but the stream holds it (see `reusable`): refilled whole, so no
+                            // change made to it while it was shown lingers.
+                            Some(Reuse::Model(obj, values)) => {
+                                values.clear();
+                                values.update(shown.bind(py).as_mapping())?;
+                                if let (Some(c), Some(name)) = (&child, arriving) {
+                                    values.set_item(name, c)?;
+                                }
+                                let none = py.None().into_bound(py);
+                                let rest = [fields_set.bind(py), &none, &none, marker.bind(py)];
+                                set_slots(obj, &setters[1..], &rest)?;
+                                obj.clone()
+                            }
+                            _ => {
+                                let values = shown.bind(py).copy()?;
+                                if let (Some(c), Some(name)) = (&child, arriving) {
+                                    values.set_item(name, c)?;
+                                }
+                                make_model(
+                                    py,
+                                    cls.bind(py),
+                                    &values,
+                                    fields_set.bind(py),
+                                    marker.bind(py),
+                                    setters,
+                                )?
+                            }
+                        };
+                        let placed = arriving
+                            .filter(|_| child.is_some())
+                            .map(|n| n.clone().unbind());
+                        let m = Made::Model {
+                            obj: obj.clone().unbind(),
+                            placed,
+                        };
+                        (Some(obj), m)
                     }
                 }
                 Level::List { done } => {
                     let done = done.bind(py);
-                    let out = done.get_slice(0, done.len());
+                    let out = match again {
+                        Some(Reuse::List(list, n)) => refill_list(list, *n, done)?,
+                        _ => done.get_slice(0, done.len()),
+                    };
+                    let n = out.len();
                     if let Some(c) = &child {
                         out.append(c)?;
                     }
-                    Some(out.into_any())
+                    let m = Made::List {
+                        obj: out.clone().unbind(),
+                        n,
+                        placed: child.is_some(),
+                    };
+                    (Some(out.into_any()), m)
                 }
                 Level::Dict { done, open_key } => {
                     let out = done.bind(py).copy()?;
                     if let Some(c) = &child {
                         out.set_item(open_key, c)?;
                     }
-                    Some(out.into_any())
+                    (Some(out.into_any()), Made::Other)
                 }
                 Level::RootModel {
                     cls,
@@ -307,20 +360,264 @@ impl Levels {
                                 0usize.into_pyobject(py)?.into_any(),
                             ],
                         )?;
-                        Some(make_model(
+                        let obj = make_model(
                             py,
                             cls.bind(py),
                             &values,
                             fields_set.bind(py),
                             empty.as_any(),
                             setters,
-                        )?)
+                        )?;
+                        (Some(obj), Made::Other)
                     }
-                    None => None,
+                    None => (None, Made::Other),
                 },
             };
+            child = value;
+            made.push(m);
+        }
+        if let Some(sp) = spares {
+            made.reverse();
+            sp.keep(slot, made);
         }
         Ok(child)
+    }
+
+    /// Which objects of an earlier snapshot (`old`, root first) this build may refill, level by level
+    /// from the root: those only the stream still holds. A level's object qualifies if its class and
+    /// kind match, and its references are exactly the stream's own: the chain's (the root) or the chain's
+    /// and its parent's, which is checked to still hold it. Nothing outside can ever reach it again,
+    /// so changing it cannot be told from making a new one (CPython reuses the result tuples of `zip`
+    /// and `dict.items()` iterators on the same grounds). The first level that fails ends the reuse:
+    /// everything below it is reachable through it.
+    fn reusable<'py>(&self, py: Python<'py>, old: &[Made]) -> PyResult<Vec<Reuse<'py>>> {
+        let mut out: Vec<Reuse<'py>> = Vec::new();
+        for (i, (level, made)) in self.0.iter().zip(old).enumerate() {
+            let own: ffi::Py_ssize_t = if i == 0 { 1 } else { 2 };
+            let obj = match made {
+                Made::Model { obj, .. } => obj.bind(py).clone(),
+                Made::List { obj, .. } => obj.bind(py).clone().into_any(),
+                Made::Other => break,
+            };
+            // The clone just taken is one more reference.
+            // SAFETY: `obj` is alive (held by `old`).
+            if unsafe { ffi::Py_REFCNT(obj.as_ptr()) } != own + 1 {
+                break;
+            }
+            if i > 0 && !holds(py, &old[i - 1], out.last(), &obj)? {
+                break;
+            }
+            let next = match (level, made) {
+                (Level::Model { cls, weaklist, .. }, Made::Model { .. }) => {
+                    if !obj.get_type().is(cls.bind(py)) || has_weakrefs(&obj, *weaklist) {
+                        break;
+                    }
+                    // Its `__dict__` must be its alone: the object's reference and the one taken here.
+                    let Ok(values) = instance_dict(&obj) else {
+                        break;
+                    };
+                    // SAFETY: `values` is alive.
+                    if unsafe { ffi::Py_REFCNT(values.as_ptr()) } != 2 {
+                        break;
+                    }
+                    Reuse::Model(obj, values)
+                }
+                (Level::List { .. }, Made::List { obj, n, .. }) => {
+                    Reuse::List(obj.bind(py).clone(), *n)
+                }
+                _ => break,
+            };
+            out.push(next);
+        }
+        Ok(out)
+    }
+}
+
+/// An earlier snapshot's object that `build` refills, with what it needs to (see `Levels::reusable`).
+enum Reuse<'py> {
+    /// A partial object and its `__dict__`.
+    Model(Bound<'py, PyAny>, Bound<'py, PyDict>),
+    /// A list that mirrored the first `n` finished items.
+    List(Bound<'py, PyList>, usize),
+}
+
+/// True if `parent` (an earlier snapshot's object one level up) still holds `child` where the build
+/// put it: then one of `child`'s references is its parent's.
+fn holds<'py>(
+    py: Python<'py>,
+    parent: &Made,
+    parent_reuse: Option<&Reuse<'py>>,
+    child: &Bound<'py, PyAny>,
+) -> PyResult<bool> {
+    Ok(match (parent, parent_reuse) {
+        (
+            Made::Model {
+                placed: Some(name), ..
+            },
+            Some(Reuse::Model(_, values)),
+        ) => values.get_item(name.bind(py))?.is_some_and(|v| v.is(child)),
+        (Made::List { placed: true, .. }, Some(Reuse::List(list, ..))) => {
+            let len = list.len();
+            len > 0 && list.get_item(len - 1)?.is(child)
+        }
+        _ => false,
+    })
+}
+
+/// True if `obj` has weak references (`weaklist`: its class's `__weakrefoffset__`): a weak reference
+/// could reach it later without counting as a reference now.
+fn has_weakrefs(obj: &Bound<'_, PyAny>, weaklist: usize) -> bool {
+    // SAFETY: a nonzero `__weakrefoffset__` is where every instance keeps its weak reference list
+    // head, a `PyObject *` that is NULL while it has none.
+    weaklist != 0
+        && unsafe {
+            !(*(obj
+                .as_ptr()
+                .cast::<u8>()
+                .add(weaklist)
+                .cast::<*mut ffi::PyObject>()))
+            .is_null()
+        }
+}
+
+/// Brings `list`, which mirrored the first `n` items of `done` and then held a child, to mirror all of
+/// `done`: the old child goes, the items that finished since come. That its first `n` items are still
+/// `done`'s own is checked by comparing the two item arrays as pointers; if not (its holder changed
+/// it while it was shown) it is refilled whole.
+fn refill_list<'py>(
+    list: &Bound<'py, PyList>,
+    n: usize,
+    done: &Bound<'py, PyList>,
+) -> PyResult<Bound<'py, PyList>> {
+    let now = done.len();
+    let same_start = match (items(list), items(done)) {
+        (Some(a), Some(b)) => n <= now && a.len() >= n && a[..n] == b[..n],
+        _ => false,
+    };
+    let (from, to) = if same_start { (n, n) } else { (0, 0) };
+    // SAFETY: both are live lists; `PyList_SetSlice` takes its own references to what it inserts.
+    unsafe {
+        if ffi::PyList_SetSlice(
+            list.as_ptr(),
+            from as ffi::Py_ssize_t,
+            ffi::PY_SSIZE_T_MAX,
+            std::ptr::null_mut(),
+        ) < 0
+        {
+            return Err(PyErr::fetch(list.py()));
+        }
+    }
+    for i in to..now {
+        list.append(done.get_item(i)?)?;
+    }
+    Ok(list.clone())
+}
+
+/// The item pointers of a list, read straight from CPython's list object (the `ob_item` array just
+/// after the variable-size header, a layout unchanged since Python 2), or None if a check at first use
+/// found the layout different. Comparing two such arrays is a `memcmp`: the rich comparison of two
+/// 200-item lists took ~2,400 instructions, more than copying them.
+fn items<'a>(list: &'a Bound<'_, PyList>) -> Option<&'a [*mut ffi::PyObject]> {
+    static LAYOUT_OK: OnceLock<bool> = OnceLock::new();
+    let ok = *LAYOUT_OK.get_or_init(|| {
+        let py = list.py();
+        let probe = PyList::new(py, [py.None(), PyDict::new(py).into_any().unbind()]);
+        probe.is_ok_and(|p| {
+            // SAFETY: reads the probe as the layout says; checked against the API's own answers.
+            let got = unsafe { raw_items(&p) };
+            got.len() == 2 && (0..2).all(|i| p.get_item(i).is_ok_and(|v| v.as_ptr() == got[i]))
+        })
+    });
+    // SAFETY: the layout was checked above; the slice lives as long as `list` is not changed.
+    ok.then(|| unsafe { raw_items(list) })
+}
+
+/// SAFETY: `list` must be a live list with CPython's `PyListObject` layout.
+unsafe fn raw_items<'a>(list: &'a Bound<'_, PyList>) -> &'a [*mut ffi::PyObject] {
+    let obj = list.as_ptr();
+    let len = ffi::Py_SIZE(obj) as usize;
+    if len == 0 {
+        return &[];
+    }
+    let ob_item = *(obj
+        .cast::<u8>()
+        .add(std::mem::size_of::<ffi::PyVarObject>())
+        as *const *mut *mut ffi::PyObject);
+    std::slice::from_raw_parts(ob_item, len)
+}
+
+/// Sets a partial object's slots other than `__dict__` (see `make_model`).
+fn set_slots(
+    obj: &Bound<'_, PyAny>,
+    setters: &[Option<Setter>],
+    values: &[&Bound<'_, PyAny>],
+) -> PyResult<()> {
+    for (setter, value) in setters.iter().zip(values) {
+        if let Some(s) = setter {
+            // SAFETY: as in `make_model`.
+            if unsafe { (s.set)(s.descr.as_ptr(), obj.as_ptr(), value.as_ptr()) } < 0 {
+                return Err(PyErr::fetch(obj.py()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What a build made for one level, kept so that a later build can refill it (see `Levels::reusable`).
+pub enum Made {
+    /// A partial object; its child went into field `placed`.
+    Model {
+        obj: Py<PyAny>,
+        placed: Option<Py<PyAny>>,
+    },
+    /// A list of `n` finished items, then its child if `placed`.
+    List {
+        obj: Py<PyList>,
+        n: usize,
+        placed: bool,
+    },
+    /// Not refilled: dicts, RootModels, a level held back.
+    Other,
+}
+
+/// The objects of the last two snapshots built, root first. While a consumer holds the newest, the
+/// other is usually free again: refilling it instead of making new objects saves a new object per open
+/// level and, above all, a copy of every open list's finished items, a cost that grew with the
+/// document.
+#[derive(Default)]
+pub struct Spares {
+    chains: [Vec<Made>; 2],
+    last: usize,
+}
+
+impl Spares {
+    /// A chain whose root only this holds (or, if none, the older one, to be replaced), and its slot.
+    fn take_free(&mut self) -> (usize, Vec<Made>) {
+        let free = (0..2).find(|&k| {
+            let root = match self.chains[k].first() {
+                Some(Made::Model { obj, .. }) => obj.as_ptr(),
+                Some(Made::List { obj, .. }) => obj.as_ptr(),
+                _ => return false,
+            };
+            // SAFETY: the chain holds `root` alive.
+            unsafe { ffi::Py_REFCNT(root) == 1 }
+        });
+        let slot = free.unwrap_or(1 - self.last);
+        (slot, std::mem::take(&mut self.chains[slot]))
+    }
+
+    fn keep(&mut self, slot: usize, chain: Vec<Made>) {
+        self.chains[slot] = chain;
+        self.last = slot;
+    }
+
+    /// Every object held, for the garbage collector.
+    pub fn objects(&self) -> impl Iterator<Item = &Py<PyAny>> {
+        self.chains.iter().flatten().filter_map(|m| match m {
+            Made::Model { obj, .. } => Some(obj),
+            Made::List { obj, .. } => Some(obj.as_any()),
+            Made::Other => None,
+        })
     }
 }
 
@@ -333,11 +630,7 @@ fn child_pair<'py>(
     let py = a.py();
     let root = intern!(py, "root").clone().into_any();
     let name = name.unwrap_or(&root);
-    let dict = intern!(py, "__dict__");
-    let (Ok(x), Ok(y)) = (a.getattr(dict), b.getattr(dict)) else {
-        return Ok(None);
-    };
-    let (Ok(x), Ok(y)) = (x.cast_into::<PyDict>(), y.cast_into::<PyDict>()) else {
+    let (Ok(x), Ok(y)) = (instance_dict(a), instance_dict(b)) else {
         return Ok(None);
     };
     Ok(match (x.get_item(name)?, y.get_item(name)?) {
@@ -346,13 +639,26 @@ fn child_pair<'py>(
     })
 }
 
+/// A partial object's `__dict__`, read without the attribute lookup (pydantic models have a
+/// `__getattr__` hook that every `getattr` passes through first).
+fn instance_dict<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+    // SAFETY: `obj` is alive; the result is a new reference or NULL with an exception set.
+    let d = unsafe {
+        Bound::from_owned_ptr_or_err(
+            obj.py(),
+            ffi::PyObject_GenericGetDict(obj.as_ptr(), std::ptr::null_mut()),
+        )?
+    };
+    Ok(d.cast_into::<PyDict>()?)
+}
+
 /// Builds the partial value of the open path described by `specs` (see [`Levels`]).
 pub fn build<'py>(
     py: Python<'py>,
     specs: &Bound<'py, PyList>,
     child: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
-    Levels::parse(specs)?.build(py, child)
+    Levels::parse(specs)?.build(py, child, None)
 }
 
 /// Python entry point: `build_partial(specs, child)` (child None: nothing open inside the innermost level).
@@ -403,9 +709,8 @@ fn same(
     // SAFETY: both are live type objects. (`PyType_IsSubtype` reads the MRO; `issubclass` would go
     // through the models' ABC metaclass.)
     if unsafe { ffi::PyType_IsSubtype(ty.as_type_ptr(), mixin.as_type_ptr()) } != 0 {
-        let name = intern!(a.py(), "__dict__");
-        let (x, y) = (a.getattr(name)?, b.getattr(name)?);
-        return same_dicts(x.cast::<PyDict>()?, y.cast::<PyDict>()?, mixin, depth);
+        let (x, y) = (instance_dict(a)?, instance_dict(b)?);
+        return same_dicts(&x, &y, mixin, depth);
     }
     a.eq(b)
 }
