@@ -132,6 +132,55 @@ def test_validators_never_see_partial_data() -> None:
     assert [type(x) for x in final] == [Checked, Checked]
 
 
+def test_a_scalar_field_that_needs_validating_is_validated_once_when_it_closes() -> None:
+    # Scalars that are not already their value (a constrained number, a datetime, a Literal, a field with
+    # its own validator) are validated as they close, once, whether the core or the engine takes them in.
+    calls: list[Any] = []
+
+    def seen(v: int) -> int:
+        calls.append(v)
+        return v
+
+    class Row(BaseModel):
+        n: Annotated[int, AfterValidator(seen)]
+        at: datetime
+        mood: Literal["up", "down"]
+        rank: int = Field(ge=1)
+
+    doc = json.dumps(
+        [{"n": i, "at": "2024-01-02T03:04:05Z", "mood": "up", "rank": 1 + i} for i in range(5)], indent=1
+    )
+    for size in (1, 3, len(doc)):
+        calls.clear()
+        s = unspool.stream([doc[i : i + size] for i in range(0, len(doc), size)], response_model=list[Row])
+        seen_, final = list(s), s.get_final_response()
+        assert sorted(calls) == [0, 1, 2, 3, 4], size
+        assert final == TypeAdapter(list[Row]).validate_json(doc)
+        for p in seen_:
+            for row in p:
+                assert row.at is None or isinstance(row.at, datetime)
+                assert row.mood in (None, "up")
+    # A value that fails stays visible as it arrived, the error recorded once, and the end raises.
+    bad = json.dumps([{"n": 1, "at": "2024-01-02T03:04:05Z", "mood": "sideways", "rank": 0}])
+    s = unspool.stream(list(bad), response_model=list[Row])
+    partials = list(s)
+    assert partials[-1][0].mood == "sideways" and partials[-1][0].rank == 0
+    assert len(s.errors) == 2
+    with pytest.raises(ValidationError):
+        s.get_final_response()
+
+
+def test_a_default_validated_by_pydantic_is_validated_when_the_field_does_not_arrive() -> None:
+    class Tagged(BaseModel):
+        name: str
+        tag: Annotated[str, AfterValidator(str.upper)] = Field("none", validate_default=True)
+
+    for doc in ('{"name": "a"}', '{"name": "a", "tag": "b"}'):
+        _, final = stream_all(doc, Tagged)
+        assert final == Tagged.model_validate_json(doc)
+        assert final.tag in ("NONE", "B")
+
+
 class Cat(BaseModel):
     kind: Literal["cat"]
     name: str

@@ -112,15 +112,17 @@ class Engine(Validation):
         return snap
 
     def _fast(self) -> tuple[Any, ...] | None:
-        """The innermost frame, for the core to take in plain members that close in it by itself."""
+        """The innermost frame, for the core to take in members that close in it as scalars by itself
+        (calling `closed` for those that need validating)."""
         if self.strict or not self.frames:
-            return None  # strict mode validates every value
+            return None  # strict mode validates every value as JSON
         f = self.frames[-1]
         node = f.node
         if type(node) is ModelNode:
-            return (f, f.raw, f.done, f.n, node.fast_fields, None)
+            return (f, f.raw, f.done, f.n, node.fast_fields, None, self.closed)
         if type(node) is ListNode:
-            return (f, f.raw, f.done, f.n, None, (node.item.as_is, node.item.streams_text))
+            item = node.item
+            return (f, f.raw, f.done, f.n, None, (item.as_is, item.streams_text, item), self.closed)
         return None
 
     def _update(self) -> Any:

@@ -279,7 +279,7 @@ class ModelNode(Node):
     _shallow: Any = None
     setters: tuple[Any, ...] = ()
     _adapter: TypeAdapter[Any] | None = None
-    _fast_fields: dict[str, tuple[str, tuple[type, ...], bool]] | None = None
+    _fast_fields: dict[str, tuple[str, tuple[type, ...], bool, Node]] | None = None
 
     def empty(self) -> Any:
         return None
@@ -292,12 +292,13 @@ class ModelNode(Node):
         return fp.node if fp is not None else OPAQUE
 
     @property
-    def fast_fields(self) -> dict[str, tuple[str, tuple[type, ...], bool]]:
-        """JSON key -> (field name, `as_is` types, streams text): what the core needs to take in the
-        fields that close as plain values by itself (see `Engine._fast`)."""
+    def fast_fields(self) -> dict[str, tuple[str, tuple[type, ...], bool, Node]]:
+        """JSON key -> (field name, `as_is` types, streams text, node): what the core needs to take in
+        the fields that close as scalars by itself (see `Engine._fast`)."""
         if self._fast_fields is None:
             self._fast_fields = {
-                key: (fp.name, fp.node.as_is, fp.node.streams_text) for key, fp in self.fields.items()
+                key: (fp.name, fp.node.as_is, fp.node.streams_text, fp.node)
+                for key, fp in self.fields.items()
             }
         return self._fast_fields
 
@@ -372,17 +373,21 @@ class ModelNode(Node):
     @property
     def shallow(self) -> Any:
         if self._shallow is None:
+            # Every field that arrived was validated when it closed (its annotation's constraints and
+            # validators included), so the twin takes them all as they are: validating them again ran
+            # an annotated validator twice. The model's own field and model validators still run.
             skip = {}
             for fp in self.fields.values():
-                if isinstance(fp.node, (ModelNode, ListNode, RootNode, UnionNode, Discriminated)):
-                    info = self.tp.model_fields[fp.name]
-                    names: dict[str, Any] = {"alias": info.alias, "validation_alias": info.validation_alias}
-                    f: Any
-                    if info.default_factory is not None:
-                        f = Field(default_factory=info.default_factory, **names)
-                    else:
-                        f = Field(... if info.is_required() else info.default, **names)
-                    skip[fp.name] = (_SKIP, f)
+                info = self.tp.model_fields[fp.name]
+                if info.validate_default:
+                    continue  # a default that did not arrive is validated here, as pydantic does
+                names: dict[str, Any] = {"alias": info.alias, "validation_alias": info.validation_alias}
+                f: Any
+                if info.default_factory is not None:
+                    f = Field(default_factory=info.default_factory, **names)
+                else:
+                    f = Field(... if info.is_required() else info.default, **names)
+                skip[fp.name] = (_SKIP, f)
             make: Any = create_model
             self._shallow = make(self.tp.__name__, __base__=self.tp, **skip) if skip else self.tp
         return self._shallow
