@@ -285,15 +285,19 @@ impl Levels {
                         let obj = match again {
                             // Nothing but the stream holds it (see `reusable`): refilled whole, so no
                             // change made to it while it was shown lingers.
-                            Some(Reuse::Model(obj, values)) => {
+                            Some(Reuse::Model(obj, values, old_marker)) => {
                                 values.clear();
                                 values.update(shown.bind(py).as_mapping())?;
                                 if let (Some(c), Some(name)) = (&child, arriving) {
                                     values.set_item(name, c)?;
                                 }
-                                let none = py.None().into_bound(py);
-                                let rest = [fields_set.bind(py), &none, &none, marker.bind(py)];
-                                set_slots(obj, &setters[1..], &rest)?;
+                                // Of its other slots only `_unspool_done` changes between snapshots;
+                                // pydantic's own three hold the same shared values in every partial
+                                // object, and only `object.__setattr__` on a dunder name could change
+                                // them. Setting all four cost ~300 instructions a level.
+                                if !old_marker.is(marker.bind(py)) {
+                                    set_slots(obj, &setters[4..], &[marker.bind(py)])?;
+                                }
                                 obj.clone()
                             }
                             _ => {
@@ -317,6 +321,7 @@ impl Levels {
                         let m = Made::Model {
                             obj: obj.clone().unbind(),
                             placed,
+                            marker: marker.clone_ref(py),
                         };
                         (Some(obj), m)
                     }
@@ -408,7 +413,7 @@ impl Levels {
                 break;
             }
             let next = match (level, made) {
-                (Level::Model { cls, weaklist, .. }, Made::Model { .. }) => {
+                (Level::Model { cls, weaklist, .. }, Made::Model { marker, .. }) => {
                     if !obj.get_type().is(cls.bind(py)) || has_weakrefs(&obj, *weaklist) {
                         break;
                     }
@@ -420,7 +425,7 @@ impl Levels {
                     if unsafe { ffi::Py_REFCNT(values.as_ptr()) } != 2 {
                         break;
                     }
-                    Reuse::Model(obj, values)
+                    Reuse::Model(obj, values, marker.bind(py).clone())
                 }
                 (Level::List { .. }, Made::List { obj, n, .. }) => {
                     Reuse::List(obj.bind(py).clone(), *n)
@@ -435,8 +440,8 @@ impl Levels {
 
 /// An earlier snapshot's object that `build` refills, with what it needs to (see `Levels::reusable`).
 enum Reuse<'py> {
-    /// A partial object and its `__dict__`.
-    Model(Bound<'py, PyAny>, Bound<'py, PyDict>),
+    /// A partial object, its `__dict__` and the `_unspool_done` it was given.
+    Model(Bound<'py, PyAny>, Bound<'py, PyDict>, Bound<'py, PyAny>),
     /// A list that mirrored the first `n` finished items.
     List(Bound<'py, PyList>, usize),
 }
@@ -454,7 +459,7 @@ fn holds<'py>(
             Made::Model {
                 placed: Some(name), ..
             },
-            Some(Reuse::Model(_, values)),
+            Some(Reuse::Model(_, values, _)),
         ) => values.get_item(name.bind(py))?.is_some_and(|v| v.is(child)),
         (Made::List { placed: true, .. }, Some(Reuse::List(list, ..))) => {
             let len = list.len();
@@ -571,10 +576,11 @@ fn set_slots(
 
 /// What a build made for one level, kept so that a later build can refill it (see `Levels::reusable`).
 pub enum Made {
-    /// A partial object; its child went into field `placed`.
+    /// A partial object; its child went into field `placed`, `marker` into its `_unspool_done`.
     Model {
         obj: Py<PyAny>,
         placed: Option<Py<PyAny>>,
+        marker: Py<PyAny>,
     },
     /// A list of `n` finished items, then its child if `placed`.
     List {
