@@ -212,12 +212,16 @@ class Engine(Validation):
             node = f.node.child(f, open_key)
             raw = raw[open_key]
             i += 1
-        on_path = {id(f) for f in frames}
-        for f in old:
-            if id(f) not in on_path:
-                self._closed[id(f.raw)] = f
+        # Frames are kept only as a prefix of the old ones (a frame whose container changed starts a
+        # new branch): the rest have closed, and their parents take them in below.
+        kept = 0
+        for f, was in zip(frames, old, strict=False):
+            if f is not was:
+                break
+            kept += 1
+        for f in old[kept:]:
+            self._closed[id(f.raw)] = f
         self.frames = frames
-        specs: list[tuple[Any, ...]] = []
         for k in range(len(frames) - 1, -1, -1):
             f = frames[k]
             open_key = path[k] if k < depth else None
@@ -227,9 +231,8 @@ class Engine(Validation):
             if synced or open_key != f.open_key or open_key is None:
                 f.open_key = open_key
                 f.specs = f.node.specs(f, open_key)
-            specs[:0] = f.specs
         self._closed.clear()
-        self._specs = specs
+        self._specs = specs = [spec for f in frames for spec in f.specs]
         self._text = type(raw) is str and len(frames) == depth and node.streams_text
         self._may_hold = any(s[0] == MODEL and s[5] for s in specs)
 

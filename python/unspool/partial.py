@@ -33,6 +33,19 @@ class _PartialMixin:
 
     __hash__ = None  # type: ignore[assignment]
 
+    # The stream refills the objects of a snapshot nobody holds any more (see `snapshot.rs`), and it
+    # takes the `__dict__` it filled to be unchanged. A change through an attribute first gives the
+    # object a dict of its own, so the stream sees it and leaves the object alone.
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, "__dict__", dict(self.__dict__))
+        model: Any = type(self).__mro__[1]
+        model.__setattr__(self, name, value)  # the model's own
+
+    def __delattr__(self, name: str) -> None:
+        object.__setattr__(self, "__dict__", dict(self.__dict__))
+        model: Any = type(self).__mro__[1]
+        model.__delattr__(self, name)
+
 
 _SLOTS = (
     "__dict__",
@@ -63,6 +76,8 @@ def partial_class(model: type[BaseModel]) -> type[BaseModel]:
             "__qualname__": model.__qualname__,
             "__repr_name__": lambda self: model.__name__,
             "__eq__": _PartialMixin.__eq__,
+            "__setattr__": _PartialMixin.__setattr__,
+            "__delattr__": _PartialMixin.__delattr__,
             **{name: None for name in annotations},
         }
         meta: Any = type(model)

@@ -240,7 +240,7 @@ class ListNode(ContainerNode):
         _sync_members(frame, self, None, v)
         done = frame.done
         values = done.values() if type(done) is dict else done
-        if any(id(x) in v.invalid for x in values):
+        if v.invalid and any(id(x) in v.invalid for x in values):
             v.invalid.add(id(done))
             return done
         # Validating items that are instances would run their "after" validators a second time.
@@ -280,6 +280,8 @@ class ModelNode(Node):
     setters: tuple[Any, ...] = ()
     _adapter: TypeAdapter[Any] | None = None
     _fast_fields: dict[str, tuple[str, tuple[type, ...], bool, Node]] | None = None
+    _keys_are_names: bool | None = None
+    _shallow_validator: Any = None
 
     def empty(self) -> Any:
         return None
@@ -344,17 +346,20 @@ class ModelNode(Node):
     def finish(self, frame: Frame, v: Validation) -> Any:
         self.sync(frame, None, v)
         done = frame.done
-        if any(id(x) in v.invalid for x in done.values()):
+        if v.invalid and any(id(x) in v.invalid for x in done.values()):
             # A part already failed and its error is recorded: the same cause is not recorded again.
             return self._shown_invalid(frame, v)
         try:
-            data = dict(frame.raw)
-            for key, fp in self.fields.items():
-                if fp.name in done and key in data:
-                    data[key] = done[fp.name]
+            if self.keys_are_names:
+                data = {**frame.raw, **done}
+            else:
+                data = dict(frame.raw)
+                for key, fp in self.fields.items():
+                    if fp.name in done and key in data:
+                        data[key] = done[fp.name]
             # Children are validated instances: a shallow twin of the model takes them as they are
             # (pydantic would run their "after" validators again), and runs the model's own validators.
-            obj = self.shallow.model_validate(data, context=v.context, strict=v.strict)
+            obj = self.shallow_validator.validate_python(data, context=v.context, strict=v.strict)
             object.__setattr__(obj, "__class__", self.tp)
             return obj
         except ValidationError as e:
@@ -369,6 +374,20 @@ class ModelNode(Node):
             shown = build_partial([(*spec[:5], (), *spec[6:])], None)
         v.invalid.add(id(shown))
         return shown
+
+    @property
+    def keys_are_names(self) -> bool:
+        """True if every field's JSON key is its name (no aliases): then `done` overlays `raw` as is."""
+        if self._keys_are_names is None:
+            self._keys_are_names = all(key == fp.name for key, fp in self.fields.items())
+        return self._keys_are_names
+
+    @property
+    def shallow_validator(self) -> Any:
+        """The shallow twin's validator (what `model_validate` calls, without its Python frame)."""
+        if self._shallow_validator is None:
+            self._shallow_validator = self.shallow.__pydantic_validator__
+        return self._shallow_validator
 
     @property
     def shallow(self) -> Any:

@@ -282,27 +282,29 @@ impl Levels {
                     if held {
                         (None, Made::Other)
                     } else {
+                        let placed = arriving.filter(|_| child.is_some());
                         let obj = match again {
-                            // Nothing but the stream holds it (see `reusable`): refilled whole, so no
-                            // change made to it while it was shown lingers.
-                            Some(Reuse::Model(obj, values, old_marker)) => {
-                                values.clear();
-                                values.update(shown.bind(py).as_mapping())?;
-                                if let (Some(c), Some(name)) = (&child, arriving) {
-                                    values.set_item(name, c)?;
-                                }
+                            Some(Reuse::Model(obj, values, was)) => {
+                                refill_model(
+                                    obj,
+                                    values,
+                                    was,
+                                    shown.bind(py),
+                                    placed,
+                                    child.as_ref(),
+                                )?;
                                 // Of its other slots only `_unspool_done` changes between snapshots;
                                 // pydantic's own three hold the same shared values in every partial
                                 // object, and only `object.__setattr__` on a dunder name could change
                                 // them. Setting all four cost ~300 instructions a level.
-                                if !old_marker.is(marker.bind(py)) {
+                                if !was.marker.is(marker.bind(py)) {
                                     set_slots(obj, &setters[4..], &[marker.bind(py)])?;
                                 }
                                 obj.clone()
                             }
                             _ => {
                                 let values = shown.bind(py).copy()?;
-                                if let (Some(c), Some(name)) = (&child, arriving) {
+                                if let (Some(c), Some(name)) = (&child, placed) {
                                     values.set_item(name, c)?;
                                 }
                                 make_model(
@@ -315,32 +317,37 @@ impl Levels {
                                 )?
                             }
                         };
-                        let placed = arriving
-                            .filter(|_| child.is_some())
-                            .map(|n| n.clone().unbind());
-                        let m = Made::Model {
+                        let m = Made::Model(ModelMade {
+                            values: instance_dict(&obj)?.unbind(),
                             obj: obj.clone().unbind(),
-                            placed,
+                            shown: shown.clone_ref(py),
+                            placed: placed.map(|n| n.clone().unbind()),
+                            child: child.as_ref().map(|c| c.clone().unbind()),
                             marker: marker.clone_ref(py),
-                        };
+                        });
                         (Some(obj), m)
                     }
                 }
                 Level::List { done } => {
                     let done = done.bind(py);
                     let out = match again {
-                        Some(Reuse::List(list, n)) => refill_list(list, *n, done)?,
-                        _ => done.get_slice(0, done.len()),
+                        Some(Reuse::List(list, was)) => {
+                            refill_list(list, was, done, child.as_ref())?;
+                            list.clone()
+                        }
+                        _ => {
+                            let out = done.get_slice(0, done.len());
+                            if let Some(c) = &child {
+                                out.append(c)?;
+                            }
+                            out
+                        }
                     };
-                    let n = out.len();
-                    if let Some(c) = &child {
-                        out.append(c)?;
-                    }
-                    let m = Made::List {
+                    let m = Made::List(ListMade {
                         obj: out.clone().unbind(),
-                        n,
-                        placed: child.is_some(),
-                    };
+                        n: done.len(),
+                        child: child.as_ref().map(|c| c.clone().unbind()),
+                    });
                     (Some(out.into_any()), m)
                 }
                 Level::Dict { done, open_key } => {
@@ -391,17 +398,19 @@ impl Levels {
     /// Which objects of an earlier snapshot (`old`, root first) this build may refill, level by level
     /// from the root: those only the stream still holds. A level's object qualifies if its class and
     /// kind match, and its references are exactly the stream's own: the chain's (the root) or the chain's
-    /// and its parent's, which is checked to still hold it. Nothing outside can ever reach it again,
+    /// and its parent's (which is checked to still hold it) and the parent record's. Nothing outside can ever reach it again,
     /// so changing it cannot be told from making a new one (CPython reuses the result tuples of `zip`
     /// and `dict.items()` iterators on the same grounds). The first level that fails ends the reuse:
     /// everything below it is reachable through it.
-    fn reusable<'py>(&self, py: Python<'py>, old: &[Made]) -> PyResult<Vec<Reuse<'py>>> {
-        let mut out: Vec<Reuse<'py>> = Vec::new();
+    fn reusable<'a, 'py>(&self, py: Python<'py>, old: &'a [Made]) -> PyResult<Vec<Reuse<'a, 'py>>> {
+        let mut out: Vec<Reuse<'a, 'py>> = Vec::new();
         for (i, (level, made)) in self.0.iter().zip(old).enumerate() {
-            let own: ffi::Py_ssize_t = if i == 0 { 1 } else { 2 };
+            // The stream's own references: the record's, and below the root also its parent's slot
+            // and the parent's record of what it placed there.
+            let own: ffi::Py_ssize_t = if i == 0 { 1 } else { 3 };
             let obj = match made {
-                Made::Model { obj, .. } => obj.bind(py).clone(),
-                Made::List { obj, .. } => obj.bind(py).clone().into_any(),
+                Made::Model(m) => m.obj.bind(py).clone(),
+                Made::List(l) => l.obj.bind(py).clone().into_any(),
                 Made::Other => break,
             };
             // The clone just taken is one more reference.
@@ -413,23 +422,25 @@ impl Levels {
                 break;
             }
             let next = match (level, made) {
-                (Level::Model { cls, weaklist, .. }, Made::Model { marker, .. }) => {
+                (Level::Model { cls, weaklist, .. }, Made::Model(m)) => {
                     if !obj.get_type().is(cls.bind(py)) || has_weakrefs(&obj, *weaklist) {
                         break;
                     }
-                    // Its `__dict__` must be its alone: the object's reference and the one taken here.
+                    // Its `__dict__` must still be the one the build filled (assigning an attribute
+                    // gives a partial object a copy first: see `partial.py`), and be its alone: the
+                    // object's reference, the record's and the one taken here.
                     let Ok(values) = instance_dict(&obj) else {
                         break;
                     };
                     // SAFETY: `values` is alive.
-                    if unsafe { ffi::Py_REFCNT(values.as_ptr()) } != 2 {
+                    if !values.is(m.values.bind(py))
+                        || unsafe { ffi::Py_REFCNT(values.as_ptr()) } != 3
+                    {
                         break;
                     }
-                    Reuse::Model(obj, values, marker.bind(py).clone())
+                    Reuse::Model(obj, values, m)
                 }
-                (Level::List { .. }, Made::List { obj, n, .. }) => {
-                    Reuse::List(obj.bind(py).clone(), *n)
-                }
+                (Level::List { .. }, Made::List(l)) => Reuse::List(l.obj.bind(py).clone(), l),
                 _ => break,
             };
             out.push(next);
@@ -439,11 +450,11 @@ impl Levels {
 }
 
 /// An earlier snapshot's object that `build` refills, with what it needs to (see `Levels::reusable`).
-enum Reuse<'py> {
-    /// A partial object, its `__dict__` and the `_unspool_done` it was given.
-    Model(Bound<'py, PyAny>, Bound<'py, PyDict>, Bound<'py, PyAny>),
-    /// A list that mirrored the first `n` finished items.
-    List(Bound<'py, PyList>, usize),
+enum Reuse<'a, 'py> {
+    /// A partial object, its `__dict__`, and what the last build put in it.
+    Model(Bound<'py, PyAny>, Bound<'py, PyDict>, &'a ModelMade),
+    /// A list, and what the last build put in it.
+    List(Bound<'py, PyList>, &'a ListMade),
 }
 
 /// True if `parent` (an earlier snapshot's object one level up) still holds `child` where the build
@@ -451,17 +462,15 @@ enum Reuse<'py> {
 fn holds<'py>(
     py: Python<'py>,
     parent: &Made,
-    parent_reuse: Option<&Reuse<'py>>,
+    parent_reuse: Option<&Reuse<'_, 'py>>,
     child: &Bound<'py, PyAny>,
 ) -> PyResult<bool> {
     Ok(match (parent, parent_reuse) {
-        (
-            Made::Model {
-                placed: Some(name), ..
-            },
-            Some(Reuse::Model(_, values, _)),
-        ) => values.get_item(name.bind(py))?.is_some_and(|v| v.is(child)),
-        (Made::List { placed: true, .. }, Some(Reuse::List(list, ..))) => {
+        (Made::Model(m), Some(Reuse::Model(_, values, _))) => match &m.placed {
+            Some(name) => values.get_item(name.bind(py))?.is_some_and(|v| v.is(child)),
+            None => false,
+        },
+        (Made::List(l), Some(Reuse::List(list, _))) if l.child.is_some() => {
             let len = list.len();
             len > 0 && list.get_item(len - 1)?.is(child)
         }
@@ -485,22 +494,33 @@ fn has_weakrefs(obj: &Bound<'_, PyAny>, weaklist: usize) -> bool {
         }
 }
 
-/// Brings `list`, which mirrored the first `n` items of `done` and then held a child, to mirror all of
-/// `done`: the old child goes, the items that finished since come. That its first `n` items are still
-/// `done`'s own is checked by comparing the two item arrays as pointers; if not (its holder changed
-/// it while it was shown) it is refilled whole.
+/// Brings `list`, which the last build filled with the first `was.n` items of `done` and then its
+/// child, to hold all of `done` and then `child`: the old child goes, the items that finished since
+/// come. That its first items are still `done`'s own is checked by comparing the two item arrays as
+/// pointers; if not (its holder changed it while it was shown) it is refilled whole. In the common
+/// case, nothing finished and the child is the same refilled object, nothing changes.
 fn refill_list<'py>(
     list: &Bound<'py, PyList>,
-    n: usize,
+    was: &ListMade,
     done: &Bound<'py, PyList>,
-) -> PyResult<Bound<'py, PyList>> {
-    let now = done.len();
+    child: Option<&Bound<'py, PyAny>>,
+) -> PyResult<()> {
+    let (n, now) = (was.n, done.len());
     let same_start = match (items(list), items(done)) {
         (Some(a), Some(b)) => n <= now && a.len() >= n && as_bytes(&a[..n]) == as_bytes(&b[..n]),
         _ => false,
     };
-    let (from, to) = if same_start { (n, n) } else { (0, 0) };
-    // SAFETY: both are live lists; `PyList_SetSlice` takes its own references to what it inserts.
+    if same_start && n == now {
+        let held = items(list).map(|a| &a[n..]);
+        let wanted = child.map(|c| c.as_ptr());
+        if held.is_some_and(|h| {
+            h.len() == usize::from(wanted.is_some()) && h.first().copied() == wanted
+        }) {
+            return Ok(());
+        }
+    }
+    let from = if same_start { n } else { 0 };
+    // SAFETY: a live list; `PyList_SetSlice` releases what it removes.
     unsafe {
         if ffi::PyList_SetSlice(
             list.as_ptr(),
@@ -512,10 +532,52 @@ fn refill_list<'py>(
             return Err(PyErr::fetch(list.py()));
         }
     }
-    for i in to..now {
+    for i in from..now {
         list.append(done.get_item(i)?)?;
     }
-    Ok(list.clone())
+    if let Some(c) = child {
+        list.append(c)?;
+    }
+    Ok(())
+}
+
+/// Brings a refilled partial object's `__dict__` (`values`, which the last build filled as `was`
+/// says) to `shown` plus `child` under `placed`. While the object's level stays as it was (the same
+/// shown values, the child in the same field: every chunk that only grows a string) that is one
+/// item set, or none; otherwise the dict is refilled whole.
+///
+/// This trusts that nothing wrote into the dict in place while it was shown: assigning or deleting
+/// an attribute gives a partial object a copy of its dict first (see `partial.py`), which `reusable`
+/// notices, and adding or removing keys changes its size, which is checked here. Only writing an
+/// existing key straight into `vars(obj)` would go unnoticed; the README says not to.
+fn refill_model(
+    obj: &Bound<'_, PyAny>,
+    values: &Bound<'_, PyDict>,
+    was: &ModelMade,
+    shown: &Bound<'_, PyDict>,
+    placed: Option<&Bound<'_, PyAny>>,
+    child: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let _ = obj;
+    let same_place = match (&was.placed, placed) {
+        (None, _) => true,
+        (Some(a), Some(b)) => a.is(b),
+        (Some(_), None) => false,
+    };
+    if was.shown.is(shown) && same_place && values.len() == shown.len() {
+        if let (Some(name), Some(c)) = (placed, child) {
+            if !was.child.as_ref().is_some_and(|w| w.is(c)) {
+                values.set_item(name, c)?;
+            }
+        }
+        return Ok(());
+    }
+    values.clear();
+    values.update(shown.as_mapping())?;
+    if let (Some(name), Some(c)) = (placed, child) {
+        values.set_item(name, c)?;
+    }
+    Ok(())
 }
 
 /// The item pointers of a list, read straight from CPython's list object (the `ob_item` array just
@@ -576,20 +638,28 @@ fn set_slots(
 
 /// What a build made for one level, kept so that a later build can refill it (see `Levels::reusable`).
 pub enum Made {
-    /// A partial object; its child went into field `placed`, `marker` into its `_unspool_done`.
-    Model {
-        obj: Py<PyAny>,
-        placed: Option<Py<PyAny>>,
-        marker: Py<PyAny>,
-    },
-    /// A list of `n` finished items, then its child if `placed`.
-    List {
-        obj: Py<PyList>,
-        n: usize,
-        placed: bool,
-    },
+    Model(ModelMade),
+    List(ListMade),
     /// Not refilled: dicts, RootModels, a level held back.
     Other,
+}
+
+/// A partial object, with what the build put in it: its `__dict__` (`values`), filled from `shown`,
+/// with `child` under field `placed`; `marker` is its `_unspool_done`.
+pub struct ModelMade {
+    obj: Py<PyAny>,
+    values: Py<PyDict>,
+    shown: Py<PyDict>,
+    placed: Option<Py<PyAny>>,
+    child: Option<Py<PyAny>>,
+    marker: Py<PyAny>,
+}
+
+/// A list of the first `n` finished items, then `child`.
+pub struct ListMade {
+    obj: Py<PyList>,
+    n: usize,
+    child: Option<Py<PyAny>>,
 }
 
 /// The objects of the last two snapshots built, root first. While a consumer holds the newest, the
@@ -607,8 +677,8 @@ impl Spares {
     fn take_free(&mut self) -> (usize, Vec<Made>) {
         let free = (0..2).find(|&k| {
             let root = match self.chains[k].first() {
-                Some(Made::Model { obj, .. }) => obj.as_ptr(),
-                Some(Made::List { obj, .. }) => obj.as_ptr(),
+                Some(Made::Model(m)) => m.obj.as_ptr(),
+                Some(Made::List(l)) => l.obj.as_ptr(),
                 _ => return false,
             };
             // SAFETY: the chain holds `root` alive.
@@ -625,10 +695,13 @@ impl Spares {
 
     /// Every object held, for the garbage collector.
     pub fn objects(&self) -> impl Iterator<Item = &Py<PyAny>> {
-        self.chains.iter().flatten().filter_map(|m| match m {
-            Made::Model { obj, .. } => Some(obj),
-            Made::List { obj, .. } => Some(obj.as_any()),
-            Made::Other => None,
+        self.chains.iter().flatten().flat_map(|m| {
+            let objs: [Option<&Py<PyAny>>; 3] = match m {
+                Made::Model(m) => [Some(&m.obj), Some(m.values.as_any()), m.child.as_ref()],
+                Made::List(l) => [Some(l.obj.as_any()), l.child.as_ref(), None],
+                Made::Other => [None, None, None],
+            };
+            objs.into_iter().flatten()
         })
     }
 }
