@@ -15,7 +15,18 @@ from pydantic import TypeAdapter, ValidationError
 
 from ._core import Parser, same_partial
 from .errors import IncompleteOutputError
-from .plan import MISSING, MODEL, Frame, ListNode, ModelNode, Node, UnionNode, Validation, compile_plan
+from .plan import (
+    MISSING,
+    MODEL,
+    Frame,
+    ListNode,
+    ModelNode,
+    Node,
+    UnionNode,
+    Validation,
+    compile_plan,
+    holds_back,
+)
 
 __all__ = ["Engine"]
 
@@ -32,6 +43,7 @@ class Engine(Validation):
         # No model: plain JSON values stream (and nothing is validated).
         self.response_model = Any if response_model is None else response_model
         self.plan: Node = compile_plan(self.response_model)
+        self._holds = holds_back(self.plan)  # whether any object of the plan has a NotNull field
         self.parser = Parser(lenient=lenient)
         self._lenient = lenient
         self.errors: list[ValidationError] = []
@@ -198,7 +210,7 @@ class Engine(Validation):
         node = self.plan
         raw = root
         depth = len(path)
-        i = 0
+        i = kept = 0
         while type(raw) in (dict, list):
             open_key = path[i] if i < depth else None
             f = old[i] if i < len(old) else None
@@ -206,19 +218,16 @@ class Engine(Validation):
                 f = node.frame(raw, open_key)
                 if f is None:  # not shown while open (an atom, or a union not yet decided)
                     break
+            elif kept == i:
+                kept += 1
             frames.append(f)
             if i >= depth:
                 break
             node = f.node.child(f, open_key)
             raw = raw[open_key]
             i += 1
-        # Frames are kept only as a prefix of the old ones (a frame whose container changed starts a
-        # new branch): the rest have closed, and their parents take them in below.
-        kept = 0
-        for f, was in zip(frames, old, strict=False):
-            if f is not was:
-                break
-            kept += 1
+        # Old frames are kept only as a prefix (a container that changed starts a new branch): the rest
+        # have closed, and their parents take them in below.
         for f in old[kept:]:
             self._closed[id(f.raw)] = f
         self.frames = frames
@@ -232,9 +241,12 @@ class Engine(Validation):
                 f.open_key = open_key
                 f.specs = f.node.specs(f, open_key)
         self._closed.clear()
-        self._specs = specs = [spec for f in frames for spec in f.specs]
+        specs: list[tuple[Any, ...]] = []
+        for f in frames:
+            specs += f.specs
+        self._specs = specs
         self._text = type(raw) is str and len(frames) == depth and node.streams_text
-        self._may_hold = any(s[0] == MODEL and s[5] for s in specs)
+        self._may_hold = self._holds and any(s[0] == MODEL and s[5] for s in specs)
 
     def finish(self) -> Any:
         """Ends the input: the fully validated object, or raises (see `Stream.get_final_response`)."""

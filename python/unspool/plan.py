@@ -21,7 +21,7 @@ from ._core import build_partial
 from .markers import Done, NotNull
 from .partial import partial_class, slot_setters
 
-__all__ = ["MISSING", "Node", "compile_plan"]
+__all__ = ["MISSING", "Node", "compile_plan", "holds_back"]
 
 
 class _Missing:
@@ -607,6 +607,30 @@ def _compile(tp: Any, meta: list[Any]) -> Node:
     if isinstance(inner, type) and issubclass(inner, enum.Enum):
         return Node(full)
     return Node(full)
+
+
+def holds_back(node: Node) -> bool:
+    """True if some object the plan can show has a NotNull field (then a snapshot may be held back)."""
+    seen: set[int] = set()
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, ModelNode):
+            if n.not_null:
+                return True
+            todo.extend(fp.node for fp in n.fields.values())
+        elif isinstance(n, ListNode):
+            todo.append(n.item)
+        elif isinstance(n, RootNode):
+            todo.append(n.inner)
+        elif isinstance(n, UnionNode):
+            todo.extend(n.members)
+        elif isinstance(n, Discriminated):
+            todo.extend(n.members.values())
+    return False
 
 
 def _json_key_for_tag(members: list[Any], disc: str) -> str:

@@ -242,7 +242,7 @@ impl Levels {
         mut child: Option<Bound<'py, PyAny>>,
         mut spares: Option<&mut Spares>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let (slot, old) = match spares.as_deref_mut() {
+        let (slot, mut old) = match spares.as_deref_mut() {
             Some(sp) => sp.take_free(),
             None => (0, Vec::new()),
         };
@@ -281,47 +281,40 @@ impl Levels {
                     }
                     if held {
                         (None, Made::Other)
+                    } else if let (Some(Reuse::Model(obj, values)), Some(Made::Model(rec))) =
+                        (again, old.get_mut(i))
+                    {
+                        refill_model(values, rec, shown.bind(py), arriving, child.as_ref())?;
+                        // Of its other slots only `_unspool_done` changes between snapshots;
+                        // pydantic's own three hold the same shared values in every partial object,
+                        // and only `object.__setattr__` on a dunder name could change them. Setting
+                        // all four cost ~300 instructions a level.
+                        if !rec.marker.is(marker.bind(py)) {
+                            set_slots(obj, &setters[4..], &[marker.bind(py)])?;
+                            rec.marker = marker.clone_ref(py);
+                        }
+                        (
+                            Some(obj.clone()),
+                            std::mem::replace(&mut old[i], Made::Other),
+                        )
                     } else {
-                        let placed = arriving.filter(|_| child.is_some());
-                        let obj = match again {
-                            Some(Reuse::Model(obj, values, was)) => {
-                                refill_model(
-                                    obj,
-                                    values,
-                                    was,
-                                    shown.bind(py),
-                                    placed,
-                                    child.as_ref(),
-                                )?;
-                                // Of its other slots only `_unspool_done` changes between snapshots;
-                                // pydantic's own three hold the same shared values in every partial
-                                // object, and only `object.__setattr__` on a dunder name could change
-                                // them. Setting all four cost ~300 instructions a level.
-                                if !was.marker.is(marker.bind(py)) {
-                                    set_slots(obj, &setters[4..], &[marker.bind(py)])?;
-                                }
-                                obj.clone()
-                            }
-                            _ => {
-                                let values = shown.bind(py).copy()?;
-                                if let (Some(c), Some(name)) = (&child, placed) {
-                                    values.set_item(name, c)?;
-                                }
-                                make_model(
-                                    py,
-                                    cls.bind(py),
-                                    &values,
-                                    fields_set.bind(py),
-                                    marker.bind(py),
-                                    setters,
-                                )?
-                            }
-                        };
+                        let values = shown.bind(py).copy()?;
+                        if let (Some(c), Some(name)) = (&child, arriving) {
+                            values.set_item(name, c)?;
+                        }
+                        let obj = make_model(
+                            py,
+                            cls.bind(py),
+                            &values,
+                            fields_set.bind(py),
+                            marker.bind(py),
+                            setters,
+                        )?;
                         let m = Made::Model(ModelMade {
-                            values: instance_dict(&obj)?.unbind(),
                             obj: obj.clone().unbind(),
+                            values: values.unbind(),
                             shown: shown.clone_ref(py),
-                            placed: placed.map(|n| n.clone().unbind()),
+                            placed: arriving.map(|n| n.clone().unbind()),
                             child: child.as_ref().map(|c| c.clone().unbind()),
                             marker: marker.clone_ref(py),
                         });
@@ -330,25 +323,24 @@ impl Levels {
                 }
                 Level::List { done } => {
                     let done = done.bind(py);
-                    let out = match again {
-                        Some(Reuse::List(list, was)) => {
-                            refill_list(list, was, done, child.as_ref())?;
-                            list.clone()
+                    if let (Some(Reuse::List(list)), Some(Made::List(rec))) =
+                        (again, old.get_mut(i))
+                    {
+                        refill_list(list, rec, done, child.as_ref())?;
+                        let out = list.clone().into_any();
+                        (Some(out), std::mem::replace(&mut old[i], Made::Other))
+                    } else {
+                        let out = done.get_slice(0, done.len());
+                        if let Some(c) = &child {
+                            out.append(c)?;
                         }
-                        _ => {
-                            let out = done.get_slice(0, done.len());
-                            if let Some(c) = &child {
-                                out.append(c)?;
-                            }
-                            out
-                        }
-                    };
-                    let m = Made::List(ListMade {
-                        obj: out.clone().unbind(),
-                        n: done.len(),
-                        child: child.as_ref().map(|c| c.clone().unbind()),
-                    });
-                    (Some(out.into_any()), m)
+                        let m = Made::List(ListMade {
+                            obj: out.clone().unbind(),
+                            n: done.len(),
+                            child: child.as_ref().map(|c| c.clone().unbind()),
+                        });
+                        (Some(out.into_any()), m)
+                    }
                 }
                 Level::Dict { done, open_key } => {
                     let out = done.bind(py).copy()?;
@@ -402,8 +394,8 @@ impl Levels {
     /// so changing it cannot be told from making a new one (CPython reuses the result tuples of `zip`
     /// and `dict.items()` iterators on the same grounds). The first level that fails ends the reuse:
     /// everything below it is reachable through it.
-    fn reusable<'a, 'py>(&self, py: Python<'py>, old: &'a [Made]) -> PyResult<Vec<Reuse<'a, 'py>>> {
-        let mut out: Vec<Reuse<'a, 'py>> = Vec::new();
+    fn reusable<'py>(&self, py: Python<'py>, old: &[Made]) -> PyResult<Vec<Reuse<'py>>> {
+        let mut out: Vec<Reuse<'py>> = Vec::new();
         for (i, (level, made)) in self.0.iter().zip(old).enumerate() {
             // The stream's own references: the record's, and below the root also its parent's slot
             // and the parent's record of what it placed there.
@@ -438,9 +430,9 @@ impl Levels {
                     {
                         break;
                     }
-                    Reuse::Model(obj, values, m)
+                    Reuse::Model(obj, values)
                 }
-                (Level::List { .. }, Made::List(l)) => Reuse::List(l.obj.bind(py).clone(), l),
+                (Level::List { .. }, Made::List(l)) => Reuse::List(l.obj.bind(py).clone()),
                 _ => break,
             };
             out.push(next);
@@ -450,11 +442,10 @@ impl Levels {
 }
 
 /// An earlier snapshot's object that `build` refills, with what it needs to (see `Levels::reusable`).
-enum Reuse<'a, 'py> {
-    /// A partial object, its `__dict__`, and what the last build put in it.
-    Model(Bound<'py, PyAny>, Bound<'py, PyDict>, &'a ModelMade),
-    /// A list, and what the last build put in it.
-    List(Bound<'py, PyList>, &'a ListMade),
+enum Reuse<'py> {
+    /// A partial object and its `__dict__`.
+    Model(Bound<'py, PyAny>, Bound<'py, PyDict>),
+    List(Bound<'py, PyList>),
 }
 
 /// True if `parent` (an earlier snapshot's object one level up) still holds `child` where the build
@@ -462,15 +453,15 @@ enum Reuse<'a, 'py> {
 fn holds<'py>(
     py: Python<'py>,
     parent: &Made,
-    parent_reuse: Option<&Reuse<'_, 'py>>,
+    parent_reuse: Option<&Reuse<'py>>,
     child: &Bound<'py, PyAny>,
 ) -> PyResult<bool> {
     Ok(match (parent, parent_reuse) {
-        (Made::Model(m), Some(Reuse::Model(_, values, _))) => match &m.placed {
+        (Made::Model(m), Some(Reuse::Model(_, values))) => match &m.placed {
             Some(name) => values.get_item(name.bind(py))?.is_some_and(|v| v.is(child)),
             None => false,
         },
-        (Made::List(l), Some(Reuse::List(list, _))) if l.child.is_some() => {
+        (Made::List(l), Some(Reuse::List(list))) if l.child.is_some() => {
             let len = list.len();
             len > 0 && list.get_item(len - 1)?.is(child)
         }
@@ -494,18 +485,18 @@ fn has_weakrefs(obj: &Bound<'_, PyAny>, weaklist: usize) -> bool {
         }
 }
 
-/// Brings `list`, which the last build filled with the first `was.n` items of `done` and then its
-/// child, to hold all of `done` and then `child`: the old child goes, the items that finished since
+/// Brings `list`, which the last build filled with the first `rec.n` items of `done` and then its
+/// child, to hold all of `done` and then `child` (and the record with it): the old child goes, the items that finished since
 /// come. That its first items are still `done`'s own is checked by comparing the two item arrays as
 /// pointers; if not (its holder changed it while it was shown) it is refilled whole. In the common
 /// case, nothing finished and the child is the same refilled object, nothing changes.
 fn refill_list<'py>(
     list: &Bound<'py, PyList>,
-    was: &ListMade,
+    rec: &mut ListMade,
     done: &Bound<'py, PyList>,
     child: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<()> {
-    let (n, now) = (was.n, done.len());
+    let (n, now) = (rec.n, done.len());
     let same_start = match (items(list), items(done)) {
         (Some(a), Some(b)) => n <= now && a.len() >= n && as_bytes(&a[..n]) == as_bytes(&b[..n]),
         _ => false,
@@ -538,11 +529,13 @@ fn refill_list<'py>(
     if let Some(c) = child {
         list.append(c)?;
     }
+    rec.n = now;
+    rec.child = child.map(|c| c.clone().unbind());
     Ok(())
 }
 
-/// Brings a refilled partial object's `__dict__` (`values`, which the last build filled as `was`
-/// says) to `shown` plus `child` under `placed`. While the object's level stays as it was (the same
+/// Brings a refilled partial object's `__dict__` (`values`, which the last build filled as `rec`
+/// records) to `shown` plus `child` under `placed`, and the record with it. While the object's level stays as it was (the same
 /// shown values, the child in the same field: every chunk that only grows a string) that is one
 /// item set, or none; otherwise the dict is refilled whole.
 ///
@@ -551,31 +544,46 @@ fn refill_list<'py>(
 /// notices, and adding or removing keys changes its size, which is checked here. Only writing an
 /// existing key straight into `vars(obj)` would go unnoticed; the README says not to.
 fn refill_model(
-    obj: &Bound<'_, PyAny>,
     values: &Bound<'_, PyDict>,
-    was: &ModelMade,
+    rec: &mut ModelMade,
     shown: &Bound<'_, PyDict>,
     placed: Option<&Bound<'_, PyAny>>,
     child: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
-    let _ = obj;
-    let same_place = match (&was.placed, placed) {
+    let same_place = match (&rec.placed, placed) {
         (None, _) => true,
         (Some(a), Some(b)) => a.is(b),
         (Some(_), None) => false,
     };
-    if was.shown.is(shown) && same_place && values.len() == shown.len() {
+    if rec.shown.is(shown) && same_place && values.len() == shown.len() {
         if let (Some(name), Some(c)) = (placed, child) {
-            if !was.child.as_ref().is_some_and(|w| w.is(c)) {
+            if !rec.child.as_ref().is_some_and(|w| w.is(c)) {
                 values.set_item(name, c)?;
             }
         }
-        return Ok(());
+    } else {
+        values.clear();
+        values.update(shown.as_mapping())?;
+        if let (Some(name), Some(c)) = (placed, child) {
+            values.set_item(name, c)?;
+        }
+        rec.shown = shown.clone().unbind();
     }
-    values.clear();
-    values.update(shown.as_mapping())?;
-    if let (Some(name), Some(c)) = (placed, child) {
-        values.set_item(name, c)?;
+    if !rec
+        .child
+        .as_ref()
+        .map(|w| w.as_ptr())
+        .eq(&child.map(|c| c.as_ptr()))
+    {
+        rec.child = child.map(|c| c.clone().unbind());
+    }
+    if !rec
+        .placed
+        .as_ref()
+        .map(|w| w.as_ptr())
+        .eq(&placed.map(|c| c.as_ptr()))
+    {
+        rec.placed = placed.map(|c| c.clone().unbind());
     }
     Ok(())
 }
