@@ -242,15 +242,17 @@ impl Levels {
         mut child: Option<Bound<'py, PyAny>>,
         mut spares: Option<&mut Spares>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let (slot, mut old) = match spares.as_deref_mut() {
+        let (slot, mut chain) = match spares.as_deref_mut() {
             Some(sp) => sp.take_free(),
             None => (0, Vec::new()),
         };
-        let reuse = self.reusable(py, &old)?;
-        let mut made: Vec<Made> = Vec::with_capacity(self.0.len());
+        let reuse = self.reusable(py, &chain);
+        // The chain's records are rewritten in place, one per level: refilled objects keep theirs.
+        chain.truncate(self.0.len());
+        chain.resize_with(self.0.len(), || Made::Other);
         for (i, level) in self.0.iter().enumerate().rev() {
-            let again = reuse.get(i);
-            let (value, m) = match level {
+            let refill = i < reuse;
+            child = match level {
                 Level::Model {
                     cls,
                     shown,
@@ -279,210 +281,187 @@ impl Levels {
                             break;
                         }
                     }
-                    if held {
-                        (None, Made::Other)
-                    } else if let (Some(Reuse::Model(obj, values)), Some(Made::Model(rec))) =
-                        (again, old.get_mut(i))
-                    {
-                        refill_model(values, rec, shown.bind(py), arriving, child.as_ref())?;
-                        // Of its other slots only `_unspool_done` changes between snapshots;
-                        // pydantic's own three hold the same shared values in every partial object,
-                        // and only `object.__setattr__` on a dunder name could change them. Setting
-                        // all four cost ~300 instructions a level.
-                        if !rec.marker.is(marker.bind(py)) {
-                            set_slots(obj, &setters[4..], &[marker.bind(py)])?;
-                            rec.marker = marker.clone_ref(py);
+                    match &mut chain[i] {
+                        _ if held => {
+                            chain[i] = Made::Other;
+                            None
                         }
-                        (
-                            Some(obj.clone()),
-                            std::mem::replace(&mut old[i], Made::Other),
-                        )
-                    } else {
-                        let values = shown.bind(py).copy()?;
-                        if let (Some(c), Some(name)) = (&child, arriving) {
-                            values.set_item(name, c)?;
+                        Made::Model(rec) if refill => {
+                            refill_model(rec, shown.bind(py), arriving, child.as_ref())?;
+                            let obj = rec.obj.bind(py).clone();
+                            // Of its other slots only `_unspool_done` changes between snapshots;
+                            // pydantic's own three hold the same shared values in every partial
+                            // object, and only `object.__setattr__` on a dunder name could change
+                            // them. Setting all four cost ~300 instructions a level.
+                            if !rec.marker.is(marker.bind(py)) {
+                                set_slots(&obj, &setters[4..], &[marker.bind(py)])?;
+                                rec.marker = marker.clone_ref(py);
+                            }
+                            Some(obj)
                         }
-                        let obj = make_model(
-                            py,
-                            cls.bind(py),
-                            &values,
-                            fields_set.bind(py),
-                            marker.bind(py),
-                            setters,
-                        )?;
-                        let m = Made::Model(ModelMade {
-                            obj: obj.clone().unbind(),
-                            values: values.unbind(),
-                            shown: shown.clone_ref(py),
-                            placed: arriving.map(|n| n.clone().unbind()),
-                            child: child.as_ref().map(|c| c.clone().unbind()),
-                            marker: marker.clone_ref(py),
-                        });
-                        (Some(obj), m)
+                        _ => {
+                            let values = shown.bind(py).copy()?;
+                            if let (Some(c), Some(name)) = (&child, arriving) {
+                                values.set_item(name, c)?;
+                            }
+                            let obj = make_model(
+                                py,
+                                cls.bind(py),
+                                &values,
+                                fields_set.bind(py),
+                                marker.bind(py),
+                                setters,
+                            )?;
+                            chain[i] = Made::Model(ModelMade {
+                                obj: obj.clone().unbind(),
+                                values: values.unbind(),
+                                shown: shown.clone_ref(py),
+                                placed: arriving.map(|n| n.clone().unbind()),
+                                child: child.as_ref().map(|c| c.clone().unbind()),
+                                marker: marker.clone_ref(py),
+                            });
+                            Some(obj)
+                        }
                     }
                 }
                 Level::List { done } => {
                     let done = done.bind(py);
-                    if let (Some(Reuse::List(list)), Some(Made::List(rec))) =
-                        (again, old.get_mut(i))
-                    {
-                        refill_list(list, rec, done, child.as_ref())?;
-                        let out = list.clone().into_any();
-                        (Some(out), std::mem::replace(&mut old[i], Made::Other))
-                    } else {
-                        let out = done.get_slice(0, done.len());
-                        if let Some(c) = &child {
-                            out.append(c)?;
+                    match &mut chain[i] {
+                        Made::List(rec) if refill => {
+                            refill_list(rec, done, child.as_ref())?;
+                            Some(rec.obj.bind(py).clone().into_any())
                         }
-                        let m = Made::List(ListMade {
-                            obj: out.clone().unbind(),
-                            n: done.len(),
-                            child: child.as_ref().map(|c| c.clone().unbind()),
-                        });
-                        (Some(out.into_any()), m)
+                        _ => {
+                            let out = done.get_slice(0, done.len());
+                            if let Some(c) = &child {
+                                out.append(c)?;
+                            }
+                            chain[i] = Made::List(ListMade {
+                                obj: out.clone().unbind(),
+                                n: done.len(),
+                                child: child.as_ref().map(|c| c.clone().unbind()),
+                            });
+                            Some(out.into_any())
+                        }
                     }
                 }
                 Level::Dict { done, open_key } => {
+                    chain[i] = Made::Other;
                     let out = done.bind(py).copy()?;
                     if let Some(c) = &child {
                         out.set_item(open_key, c)?;
                     }
-                    (Some(out.into_any()), Made::Other)
+                    Some(out.into_any())
                 }
                 Level::RootModel {
                     cls,
                     fields_set,
                     setters,
-                } => match child {
-                    Some(c) => {
-                        let values = PyDict::new(py);
-                        values.set_item(intern!(py, "root"), c)?;
-                        let empty = PyTuple::new(
-                            py,
-                            [
-                                PyDict::new(py).into_any(),
-                                0usize.into_pyobject(py)?.into_any(),
-                            ],
-                        )?;
-                        let obj = make_model(
-                            py,
-                            cls.bind(py),
-                            &values,
-                            fields_set.bind(py),
-                            empty.as_any(),
-                            setters,
-                        )?;
-                        (Some(obj), Made::Other)
+                } => {
+                    chain[i] = Made::Other;
+                    match child {
+                        Some(c) => {
+                            let values = PyDict::new(py);
+                            values.set_item(intern!(py, "root"), c)?;
+                            let empty = PyTuple::new(
+                                py,
+                                [
+                                    PyDict::new(py).into_any(),
+                                    0usize.into_pyobject(py)?.into_any(),
+                                ],
+                            )?;
+                            Some(make_model(
+                                py,
+                                cls.bind(py),
+                                &values,
+                                fields_set.bind(py),
+                                empty.as_any(),
+                                setters,
+                            )?)
+                        }
+                        None => None,
                     }
-                    None => (None, Made::Other),
-                },
+                }
             };
-            child = value;
-            made.push(m);
         }
         if let Some(sp) = spares {
-            made.reverse();
-            sp.keep(slot, made);
+            sp.keep(slot, chain);
         }
         Ok(child)
     }
 
-    /// Which objects of an earlier snapshot (`old`, root first) this build may refill, level by level
-    /// from the root: those only the stream still holds. A level's object qualifies if its class and
-    /// kind match, and its references are exactly the stream's own: the chain's (the root) or the chain's
-    /// and its parent's (which is checked to still hold it) and the parent record's. Nothing outside can ever reach it again,
-    /// so changing it cannot be told from making a new one (CPython reuses the result tuples of `zip`
-    /// and `dict.items()` iterators on the same grounds). The first level that fails ends the reuse:
-    /// everything below it is reachable through it.
-    fn reusable<'py>(&self, py: Python<'py>, old: &[Made]) -> PyResult<Vec<Reuse<'py>>> {
-        let mut out: Vec<Reuse<'py>> = Vec::new();
-        for (i, (level, made)) in self.0.iter().zip(old).enumerate() {
-            // The stream's own references: the record's, and below the root also its parent's slot
-            // and the parent's record of what it placed there.
+    /// How many levels of an earlier snapshot's chain (root first) this build may refill: those whose
+    /// objects only the stream still holds, from the root down. A level's object qualifies if its
+    /// class and kind match and its references are exactly the stream's own: its record's, and below
+    /// the root also its parent's slot and the parent's record of what it placed there (a list parent
+    /// is checked to still hold it). Nothing outside can ever reach it again, so changing it cannot be
+    /// told from making a new one (CPython reuses the result tuples of `zip` and `dict.items()`
+    /// iterators on the same grounds). The first level that fails ends the reuse: everything below it
+    /// is reachable through it.
+    fn reusable(&self, py: Python<'_>, chain: &[Made]) -> usize {
+        let mut k = 0;
+        for (i, (level, made)) in self.0.iter().zip(chain).enumerate() {
             let own: ffi::Py_ssize_t = if i == 0 { 1 } else { 3 };
             let obj = match made {
-                Made::Model(m) => m.obj.bind(py).clone(),
-                Made::List(l) => l.obj.bind(py).clone().into_any(),
+                Made::Model(m) => m.obj.as_ptr(),
+                Made::List(l) => l.obj.as_ptr(),
                 Made::Other => break,
             };
-            // The clone just taken is one more reference.
-            // SAFETY: `obj` is alive (held by `old`).
-            if unsafe { ffi::Py_REFCNT(obj.as_ptr()) } != own + 1 {
+            // SAFETY: `obj` is alive (its record holds it).
+            if unsafe { ffi::Py_REFCNT(obj) } != own || (i > 0 && !holds(py, &chain[i - 1], obj)) {
                 break;
             }
-            if i > 0 && !holds(py, &old[i - 1], out.last(), &obj)? {
-                break;
-            }
-            let next = match (level, made) {
+            let fits = match (level, made) {
                 (Level::Model { cls, weaklist, .. }, Made::Model(m)) => {
-                    if !obj.get_type().is(cls.bind(py)) || has_weakrefs(&obj, *weaklist) {
-                        break;
-                    }
+                    // SAFETY: `obj` is alive; its type pointer is read as `type(obj)` would.
+                    let same_type = unsafe { ffi::Py_TYPE(obj) } == cls.as_ptr().cast();
                     // Its `__dict__` must still be the one the build filled (assigning an attribute
                     // gives a partial object a copy first: see `partial.py`), and be its alone: the
                     // object's reference, the record's and the one taken here.
-                    let Ok(values) = instance_dict(&obj) else {
-                        break;
-                    };
-                    // SAFETY: `values` is alive.
-                    if !values.is(m.values.bind(py))
-                        || unsafe { ffi::Py_REFCNT(values.as_ptr()) } != 3
-                    {
-                        break;
-                    }
-                    Reuse::Model(obj, values)
+                    same_type
+                        && !has_weakrefs(obj, *weaklist)
+                        && instance_dict(m.obj.bind(py)).is_ok_and(|d| {
+                            d.is(m.values.bind(py)) && unsafe { ffi::Py_REFCNT(d.as_ptr()) } == 3
+                        })
                 }
-                (Level::List { .. }, Made::List(l)) => Reuse::List(l.obj.bind(py).clone()),
-                _ => break,
+                (Level::List { .. }, Made::List(_)) => true,
+                _ => false,
             };
-            out.push(next);
+            if !fits {
+                break;
+            }
+            k += 1;
         }
-        Ok(out)
+        k
     }
 }
 
-/// An earlier snapshot's object that `build` refills, with what it needs to (see `Levels::reusable`).
-enum Reuse<'py> {
-    /// A partial object and its `__dict__`.
-    Model(Bound<'py, PyAny>, Bound<'py, PyDict>),
-    List(Bound<'py, PyList>),
-}
-
-/// True if `parent` (an earlier snapshot's object one level up) still holds `child` where the build
-/// put it: then one of `child`'s references is its parent's.
-fn holds<'py>(
-    py: Python<'py>,
-    parent: &Made,
-    parent_reuse: Option<&Reuse<'py>>,
-    child: &Bound<'py, PyAny>,
-) -> PyResult<bool> {
-    Ok(match (parent, parent_reuse) {
-        (Made::Model(m), Some(Reuse::Model(_, values))) => match &m.placed {
-            Some(name) => values.get_item(name.bind(py))?.is_some_and(|v| v.is(child)),
-            None => false,
-        },
-        (Made::List(l), Some(Reuse::List(list))) if l.child.is_some() => {
-            let len = list.len();
-            len > 0 && list.get_item(len - 1)?.is(child)
+/// True if `parent`, an earlier snapshot's object one level up, still holds `child` where the build
+/// put it: then one of `child`'s references is its parent's. A list's is checked (its holder may have
+/// changed it); a partial object's dict is taken as the build left it if its size is (see
+/// `refill_model`).
+fn holds(py: Python<'_>, parent: &Made, child: *mut ffi::PyObject) -> bool {
+    match parent {
+        Made::Model(m) => {
+            // Keys added to or taken out of its dict in place change its size (see `refill_model`).
+            m.child.as_ref().is_some_and(|c| c.as_ptr() == child)
+                && m.values.bind(py).len() == m.shown.bind(py).len()
         }
-        _ => false,
-    })
+        Made::List(l) => {
+            l.child.as_ref().is_some_and(|c| c.as_ptr() == child)
+                && items(l.obj.bind(py)).is_some_and(|a| a.last().copied() == Some(child))
+        }
+        Made::Other => false,
+    }
 }
 
 /// True if `obj` has weak references (`weaklist`: its class's `__weakrefoffset__`): a weak reference
 /// could reach it later without counting as a reference now.
-fn has_weakrefs(obj: &Bound<'_, PyAny>, weaklist: usize) -> bool {
+fn has_weakrefs(obj: *mut ffi::PyObject, weaklist: usize) -> bool {
     // SAFETY: a nonzero `__weakrefoffset__` is where every instance keeps its weak reference list
     // head, a `PyObject *` that is NULL while it has none.
     weaklist != 0
-        && unsafe {
-            !(*(obj
-                .as_ptr()
-                .cast::<u8>()
-                .add(weaklist)
-                .cast::<*mut ffi::PyObject>()))
-            .is_null()
-        }
+        && unsafe { !(*(obj.cast::<u8>().add(weaklist).cast::<*mut ffi::PyObject>())).is_null() }
 }
 
 /// Brings `list`, which the last build filled with the first `rec.n` items of `done` and then its
@@ -491,11 +470,11 @@ fn has_weakrefs(obj: &Bound<'_, PyAny>, weaklist: usize) -> bool {
 /// pointers; if not (its holder changed it while it was shown) it is refilled whole. In the common
 /// case, nothing finished and the child is the same refilled object, nothing changes.
 fn refill_list<'py>(
-    list: &Bound<'py, PyList>,
     rec: &mut ListMade,
     done: &Bound<'py, PyList>,
     child: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<()> {
+    let list = rec.obj.bind(done.py());
     let (n, now) = (rec.n, done.len());
     let same_start = match (items(list), items(done)) {
         (Some(a), Some(b)) => n <= now && a.len() >= n && as_bytes(&a[..n]) == as_bytes(&b[..n]),
@@ -544,21 +523,24 @@ fn refill_list<'py>(
 /// notices, and adding or removing keys changes its size, which is checked here. Only writing an
 /// existing key straight into `vars(obj)` would go unnoticed; the README says not to.
 fn refill_model(
-    values: &Bound<'_, PyDict>,
     rec: &mut ModelMade,
     shown: &Bound<'_, PyDict>,
     placed: Option<&Bound<'_, PyAny>>,
     child: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<()> {
+    let py = shown.py();
+    let values = rec.values.bind(py);
     let same_place = match (&rec.placed, placed) {
         (None, _) => true,
         (Some(a), Some(b)) => a.is(b),
         (Some(_), None) => false,
     };
+    let same_child = rec.child.as_ref().map(|w| w.as_ptr()) == child.map(|c| c.as_ptr());
     if rec.shown.is(shown) && same_place && values.len() == shown.len() {
-        if let (Some(name), Some(c)) = (placed, child) {
-            if !rec.child.as_ref().is_some_and(|w| w.is(c)) {
-                values.set_item(name, c)?;
+        if let (Some(name), Some(c), false) = (placed, child, same_child) {
+            // SAFETY: live objects; `PyDict_SetItem` takes its own references.
+            if unsafe { ffi::PyDict_SetItem(values.as_ptr(), name.as_ptr(), c.as_ptr()) } < 0 {
+                return Err(PyErr::fetch(py));
             }
         }
     } else {
@@ -569,20 +551,10 @@ fn refill_model(
         }
         rec.shown = shown.clone().unbind();
     }
-    if !rec
-        .child
-        .as_ref()
-        .map(|w| w.as_ptr())
-        .eq(&child.map(|c| c.as_ptr()))
-    {
+    if !same_child {
         rec.child = child.map(|c| c.clone().unbind());
     }
-    if !rec
-        .placed
-        .as_ref()
-        .map(|w| w.as_ptr())
-        .eq(&placed.map(|c| c.as_ptr()))
-    {
+    if rec.placed.as_ref().map(|w| w.as_ptr()) != placed.map(|c| c.as_ptr()) {
         rec.placed = placed.map(|c| c.clone().unbind());
     }
     Ok(())
