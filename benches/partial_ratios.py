@@ -11,8 +11,6 @@ pass, pydantic's (a few ms) the minimum over 10·N; instructor's, which takes se
   instructor ÷ unspool                instructor's `Partial[Catalog].model_from_chunks` on the 50-product
                                       (~41 KB) catalog, over unspool on the same chunks      (bar ≥ 300)
   1 MB ÷ 100 KB per chunk             the stream's per-chunk cost does not grow with the text (bar ≤ 1.5)
-and, for reference, the snapshot objects alone: every yielded partial's open path rebuilt and dropped with
-the core's builder, without parsing, engine or validation (the floor of yielding these snapshots).
 instructor is no dependency of unspool: run this script in a venv that has it, or pass --skip-instructor.
 With --check, exits 1 if a bar is missed.
 """
@@ -47,72 +45,6 @@ def stream_run(chunks: list[str]) -> Callable[[], Catalog]:
 
 def count_partials(chunks: list[str]) -> int:
     return sum(1 for _ in unspool.stream(chunks, response_model=Catalog))
-
-
-def snapshot_floor_run(seen: list[Any]) -> Callable[[], None]:
-    """Rebuilds and drops the open path of every partial in `seen`, as the stream had to make it.
-
-    Each yield needs fresh objects along its open path (snapshots never change once yielded): a new
-    model instance per open object and a new list per open list, holding the finished items. Timing
-    only that, with the core's own builder and nothing else (no parsing, no engine, no validation),
-    gives the floor, with this builder, of any engine that yields these snapshots.
-    """
-    from unspool._core import build_partial
-    from unspool.partial import _PartialMixin, slot_setters
-    from unspool.plan import compile_plan
-
-    setters: dict[type, Any] = {}
-    # The stream reuses one list of finished items per open list, and one dict of shown values per open
-    # object between structural changes; sharing them here the same way keeps the floor's memory (and
-    # cache misses) like the stream's.
-    shared: dict[Any, Any] = {}
-
-    def specs_of(obj: Any) -> list[tuple[Any, ...]]:
-        specs: list[tuple[Any, ...]] = []
-        while True:
-            if isinstance(obj, _PartialMixin):
-                done, n = obj._unspool_done  # type: ignore[attr-defined]
-                closed = set(list(done)[:n])
-                values = obj.__dict__
-                # The open field holds a list or object of its own; one not started shows the template's.
-                template = compile_plan(type(obj).__mro__[1]).template
-                growing = (list, _PartialMixin)
-                opens = (
-                    k
-                    for k, v in values.items()
-                    if k not in closed and isinstance(v, growing) and v is not template.get(k)
-                )
-                open_name = next(opens, None)
-                key = (type(obj), open_name, *(id(v) for k, v in values.items() if k != open_name))
-                shown = shared.setdefault(key, dict(values))
-                child = values[open_name] if open_name is not None else None
-                cls = type(obj)
-                if cls not in setters:
-                    setters[cls] = slot_setters(cls)
-                fields_set = obj.__pydantic_fields_set__
-                specs.append((0, cls, shown, done, open_name, (), fields_set, setters[cls], (done, n)))
-                if open_name is None:
-                    return specs
-                obj = child
-            elif isinstance(obj, list):
-                last = obj[-1] if obj else None
-                is_open = isinstance(last, (list, _PartialMixin))
-                items = obj[:-1] if is_open else obj
-                key = (list, id(items[0]) if items else None, len(items))
-                specs.append((1, shared.setdefault(key, list(items))))
-                if not is_open:
-                    return specs
-                obj = last
-            else:
-                return specs
-
-    prepared = [specs_of(p) for p in seen]
-
-    def run() -> None:
-        for specs in prepared:
-            build_partial(specs, None)
-
-    return run
 
 
 def validate_run(doc: str) -> Callable[[], Catalog]:
@@ -199,18 +131,9 @@ def main() -> int:
         t_instr = time.perf_counter() - t0
         assert last == small_expected, "instructor's last object is not the validated catalog"
     gc.enable()
-    # After the bars, on its own: it holds every yielded partial, which would slow the runs above.
-    floor_run = snapshot_floor_run(list(unspool.stream(chunks, response_model=Catalog)))
-    t_floor = interleaved({"floor": (floor_run, 1), "validate": (validate_run(doc), 10)}, r)
-    del floor_run
 
     print(f"  unspool stream 326 KB           {ns(t_stream, n)}")
     print(f"  Catalog.model_validate_json     {t_validate * 1e3:9.2f} ms   (the whole text, once)")
-    print(
-        f"  snapshot objects alone          {ns(t_floor['floor'], n)}   "
-        f"(= {t_floor['floor'] / t_floor['validate']:.1f}× validate in its own run: each yield's open path "
-        "rebuilt and dropped, nothing else)"
-    )
     print(
         f"  unspool stream ~41 KB           {ns(t_small, len(small_chunks))}   "
         f"(50 products, {len(small_doc.encode()):,} bytes, {small_yields:,} partials)"
