@@ -11,7 +11,9 @@ import pytest
 import unspool
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     AliasGenerator,
+    AliasPath,
     BaseModel,
     ConfigDict,
     Field,
@@ -179,6 +181,83 @@ def test_a_default_validated_by_pydantic_is_validated_when_the_field_does_not_ar
         _, final = stream_all(doc, Tagged)
         assert final == Tagged.model_validate_json(doc)
         assert final.tag in ("NONE", "B")
+
+
+class Reshaped(BaseModel):
+    code: int = Field(ge=0)
+    qty: int = 0
+    name: str = ""
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def flip_big(cls, v: Any) -> Any:
+        return -v if isinstance(v, int) and v > 1000 else v
+
+    @field_validator("qty", mode="before")
+    @classmethod
+    def as_text(cls, v: Any) -> Any:
+        return str(v)
+
+
+class Chosen(BaseModel):
+    x: int = Field(validation_alias=AliasChoices("x", "X"), ge=0)
+    y: int = Field(0, validation_alias=AliasPath("w", 0))
+
+
+class Wrapped(BaseModel):
+    n: int = Field(ge=0)
+
+    @model_validator(mode="before")
+    @classmethod
+    def negate(cls, data: Any) -> Any:
+        return {**data, "n": -data["n"]} if isinstance(data, dict) and data.get("n", 0) > 10 else data
+
+
+@pytest.mark.parametrize(
+    ("model", "doc"),
+    [
+        (Reshaped, '{"code": 411836, "qty": 5, "name": "y"}'),
+        (Reshaped, '{"code": 7, "qty": 522704}'),
+        (Reshaped, '{"code": "142109"}'),
+        (Chosen, '{"X": -1}'),
+        (Chosen, '{"X": "7", "w": [3]}'),
+        (Chosen, '{"x": 2, "w": [-1.5]}'),
+        (Wrapped, '{"n": 11}'),
+        (Wrapped, '{"n": 3}'),
+    ],
+)
+def test_values_a_validator_reshapes_or_an_alias_choice_finds_are_validated_like_pydantic(
+    model: Any, doc: str
+) -> None:
+    # A field's value is validated when it closes; values it could not have seen then (what a
+    # model's "before" validator returns, a key found through AliasChoices/AliasPath) are validated
+    # when the object closes, as pydantic does.
+    s = unspool.stream(list(doc), response_model=model)
+    list(s)
+    try:
+        expected: Any = model.model_validate_json(doc)
+    except ValidationError as e:
+        with pytest.raises(ValidationError) as got:
+            s.get_final_response()
+        assert got.value.errors() == e.errors()
+    else:
+        final = s.get_final_response()
+        assert final == expected and type(final) is model
+
+
+def test_copies_of_a_partial_object_know_which_fields_closed() -> None:
+    import copy
+
+    class Note(BaseModel):
+        title: str = ""
+        tags: list[str] = []
+
+    doc = '{"title": "hello", "tags": ["aa", "bb"]}'
+    for p in unspool.stream([doc[i : i + 2] for i in range(0, len(doc), 2)], response_model=Note):
+        for c in (copy.copy(p), copy.deepcopy(p), p.model_copy(), p.model_copy(deep=True)):
+            assert c == p
+            for field in ("title", "tags"):
+                assert unspool.is_complete(c, field) is unspool.is_complete(p, field)
 
 
 class Cat(BaseModel):

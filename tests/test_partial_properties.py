@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import weakref
@@ -13,7 +14,7 @@ import pytest
 import unspool
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from unspool._core import same_partial
 from unspool.partial import _PartialMixin
 from unspool.plan import compile_plan
@@ -375,6 +376,58 @@ def test_a_yield_changed_and_dropped_does_not_change_what_follows(how: str) -> N
         before = p
         del p
     assert shown == expected
+
+
+def test_a_part_kept_after_its_parent_let_go_of_it_in_place_never_changes() -> None:
+    # Writing into a partial object's dict directly is not supported, but even then what a consumer
+    # holds is never changed: the stream checks that the parent still holds a part before it counts
+    # the parent's reference as its own.
+    class Box(BaseModel):
+        items: list[str] = []
+
+    doc = json.dumps({"items": ["a1", "b2", "c3", "d4", "e5", "f6"]})
+    kept: list[tuple[Any, list[str]]] = []
+    for p in unspool.stream(list(doc), response_model=Box):
+        if p.items and len(kept) < 5:
+            kept.append((p.items, list(p.items)))
+            object.__setattr__(p, "items", None)
+        del p
+    assert len(kept) == 5
+    assert all(obj == was for obj, was in kept)
+
+
+def test_a_stream_referred_to_by_what_it_validated_is_freed() -> None:
+    # A validator may keep the validation context, which may refer to the stream: the garbage collector
+    # sees every reference the stream's core holds, so the cycle is freed.
+    class Ctx:
+        stream: Any = None
+
+    class Inner(BaseModel):
+        v: str = ""
+        ctx: Any = None
+
+        @field_validator("ctx", mode="before")
+        @classmethod
+        def keep(cls, v: Any, info: ValidationInfo) -> Any:
+            return info.context
+
+    class Outer(BaseModel):
+        inner: Inner | None = None
+        x: str = ""
+
+    def run() -> Any:
+        ctx = Ctx()
+        s = unspool.stream(
+            ['{"inner": {"v": "a", "ctx": 1}, "x": "he', "llo wo", 'rld"'], response_model=Outer, context=ctx
+        )
+        ctx.stream = s
+        it = iter(s)
+        next(it), next(it)
+        return weakref.ref(s)
+
+    ref = run()
+    gc.collect()
+    assert ref() is None
 
 
 def test_a_stream_whose_yields_are_dropped_reuses_their_objects() -> None:

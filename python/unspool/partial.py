@@ -6,6 +6,7 @@ open string/container, so validators have nothing to check yet (they run when th
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel
@@ -46,6 +47,20 @@ class _PartialMixin:
         model: Any = type(self).__mro__[1]
         model.__delattr__(self, name)
 
+    # Copies (`copy.copy`, `copy.deepcopy`, `model_copy`) keep which fields have closed.
+    def __copy__(self) -> Any:
+        model: Any = type(self).__mro__[1]
+        new = model.__copy__(self)
+        object.__setattr__(new, "_unspool_done", self._unspool_done)  # type: ignore[attr-defined]
+        return new
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Any:
+        model: Any = type(self).__mro__[1]
+        new = model.__deepcopy__(self, memo)
+        done = copy.deepcopy(self._unspool_done, memo)  # type: ignore[attr-defined]
+        object.__setattr__(new, "_unspool_done", done)
+        return new
+
 
 _SLOTS = (
     "__dict__",
@@ -78,6 +93,8 @@ def partial_class(model: type[BaseModel]) -> type[BaseModel]:
             "__eq__": _PartialMixin.__eq__,
             "__setattr__": _PartialMixin.__setattr__,
             "__delattr__": _PartialMixin.__delattr__,
+            "__copy__": _PartialMixin.__copy__,
+            "__deepcopy__": _PartialMixin.__deepcopy__,
             **{name: None for name in annotations},
         }
         meta: Any = type(model)

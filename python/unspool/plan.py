@@ -392,14 +392,29 @@ class ModelNode(Node):
     @property
     def shallow(self) -> Any:
         if self._shallow is None:
-            # Every field that arrived was validated when it closed (its annotation's constraints and
-            # validators included), so the twin takes them all as they are: validating them again ran
-            # an annotated validator twice. The model's own field and model validators still run.
+            # A field that arrived was validated when it closed (its annotation's constraints and
+            # validators included), so the twin takes it as it is: validating it again ran an annotated
+            # validator twice. The model's own field and model validators still run. A field is still
+            # validated here when its value may not have been: a default with `validate_default`, a
+            # value found through `AliasChoices`/`AliasPath` (the plan streams plain keys only), or a
+            # value a "before", "wrap" or "plain" validator of the model's returns.
+            decorators = self.tp.__pydantic_decorators__
+            before = {"before", "wrap", "plain"}
+            if any(d.info.mode in before for d in decorators.model_validators.values()):
+                again: set[str] | None = None  # every scalar field: the model may reshape its input
+            else:
+                again = set()
+                for d in decorators.field_validators.values():
+                    if d.info.mode in before:
+                        again.update(self.tp.model_fields if "*" in d.info.fields else d.info.fields)
+            containers = (ModelNode, ListNode, RootNode, UnionNode, Discriminated)
             skip = {}
             for fp in self.fields.values():
                 info = self.tp.model_fields[fp.name]
-                if info.validate_default:
-                    continue  # a default that did not arrive is validated here, as pydantic does
+                if info.validate_default or not isinstance(info.validation_alias, (str, type(None))):
+                    continue
+                if (again is None or fp.name in again) and not isinstance(fp.node, containers):
+                    continue
                 names: dict[str, Any] = {"alias": info.alias, "validation_alias": info.validation_alias}
                 f: Any
                 if info.default_factory is not None:
@@ -542,7 +557,8 @@ _plans: dict[Any, Node] = {}
 def _compile(tp: Any, meta: list[Any]) -> Node:
     inner, more = _split_annotated(tp)
     meta = [*meta, *more]
-    full = Annotated.__class_getitem__((inner, *meta)) if meta else inner  # type: ignore[attr-defined]
+    args = (inner, *meta)
+    full = Annotated[args] if meta else inner
     if any(m is Done for m in meta):
         return Node(full)
     # What validation must check beyond the type (a `Field(...)` with no constraints, say a description

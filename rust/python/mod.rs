@@ -831,14 +831,26 @@ impl PyParser {
             visit.call(obj)?;
         }
         if let Some(fast) = &f.fast {
-            // The engine's frame (which the engine holds too), and a method of the engine.
-            visit.call(&fast.frame)?;
-            visit.call(&fast.closed)?;
+            // The engine's frame and its values (which the engine holds too), and a method of the
+            // engine. Finished values can hold anything a validator put there, the stream included.
+            for obj in [&fast.frame, &fast.raw, &fast.done, &fast.closed] {
+                visit.call(obj)?;
+            }
+            if let Some(fields) = &fast.fields {
+                visit.call(fields)?;
+            }
+            if let Some((as_is, _, node)) = &fast.item {
+                visit.call(as_is)?;
+                visit.call(node)?;
+            }
         }
         if let Some(parts) = &f.parts {
             visit.call(parts)?;
         }
         for obj in f.spares.objects() {
+            visit.call(obj)?;
+        }
+        for obj in f.levels.iter().flat_map(|l| l.objects()) {
             visit.call(obj)?;
         }
         Ok(())

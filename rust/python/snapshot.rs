@@ -92,8 +92,9 @@ enum Level {
         fields_set: Py<PyAny>,
         setters: Vec<Option<Setter>>,
         marker: Py<PyAny>,
-        /// Where an instance keeps its weak references (0: it cannot have any).
-        weaklist: usize,
+        /// Where an instance keeps its weak references, from its start (0: it cannot have any; negative
+        /// since Python 3.12, where CPython keeps them before the object).
+        weaklist: isize,
     },
     List {
         done: Py<PyList>,
@@ -128,7 +129,7 @@ impl Levels {
                 MODEL => {
                     let open_name = spec.get_item(4)?;
                     let cls = spec.get_item(1)?.cast_into::<PyType>()?;
-                    let weaklist: usize = cls
+                    let weaklist: isize = cls
                         .getattr(intern!(cls.py(), "__weakrefoffset__"))?
                         .extract()?;
                     Level::Model {
@@ -164,6 +165,48 @@ impl Levels {
             });
         }
         Ok(Levels(levels))
+    }
+
+    /// Every object the levels hold, for the garbage collector (finished values among them, and a
+    /// validator may keep a reference back to the stream).
+    pub fn objects(&self) -> impl Iterator<Item = &Py<PyAny>> {
+        self.0.iter().flat_map(|level| {
+            let objs: Vec<&Py<PyAny>> = match level {
+                Level::Model {
+                    cls,
+                    shown,
+                    done,
+                    open_name,
+                    not_null,
+                    fields_set,
+                    setters,
+                    marker,
+                    ..
+                } => [
+                    cls.as_any(),
+                    shown.as_any(),
+                    done.as_any(),
+                    fields_set,
+                    marker,
+                ]
+                .into_iter()
+                .chain(open_name)
+                .chain(not_null)
+                .chain(setters.iter().flatten().map(|s| &s.descr))
+                .collect(),
+                Level::List { done } => vec![done.as_any()],
+                Level::Dict { done, open_key } => vec![done.as_any(), open_key],
+                Level::RootModel {
+                    cls,
+                    fields_set,
+                    setters,
+                } => [cls.as_any(), fields_set]
+                    .into_iter()
+                    .chain(setters.iter().flatten().map(|s| &s.descr))
+                    .collect(),
+            };
+            objs
+        })
     }
 
     /// Moves the innermost level on after the core took in plain members itself: a model's `closed`
@@ -268,6 +311,8 @@ impl Levels {
                         (Some(_), Some(name)) => Some(name.bind(py)),
                         _ => None,
                     };
+                    // What goes into the open field (nothing if there is no field to put it in).
+                    let placing = arriving.and(child.as_ref());
                     let done = done.bind(py);
                     let mut held = false;
                     for name in not_null {
@@ -287,14 +332,15 @@ impl Levels {
                             None
                         }
                         Made::Model(rec) if refill => {
-                            refill_model(rec, shown.bind(py), arriving, child.as_ref())?;
+                            refill_model(rec, shown.bind(py), arriving, placing)?;
                             let obj = rec.obj.bind(py).clone();
                             // Of its other slots only `_unspool_done` changes between snapshots;
                             // pydantic's own three hold the same shared values in every partial
                             // object, and only `object.__setattr__` on a dunder name could change
                             // them. Setting all four cost ~300 instructions a level.
                             if !rec.marker.is(marker.bind(py)) {
-                                set_slots(&obj, &setters[4..], &[marker.bind(py)])?;
+                                let done_setter = setters.get(4..).unwrap_or_default();
+                                set_slots(&obj, done_setter, &[marker.bind(py)])?;
                                 rec.marker = marker.clone_ref(py);
                             }
                             Some(obj)
@@ -317,7 +363,7 @@ impl Levels {
                                 values: values.unbind(),
                                 shown: shown.clone_ref(py),
                                 placed: arriving.map(|n| n.clone().unbind()),
-                                child: child.as_ref().map(|c| c.clone().unbind()),
+                                child: placing.map(|c| c.clone().unbind()),
                                 marker: marker.clone_ref(py),
                             });
                             Some(obj)
@@ -437,16 +483,16 @@ impl Levels {
 }
 
 /// True if `parent`, an earlier snapshot's object one level up, still holds `child` where the build
-/// put it: then one of `child`'s references is its parent's. A list's is checked (its holder may have
-/// changed it); a partial object's dict is taken as the build left it if its size is (see
-/// `refill_model`).
+/// put it: then one of `child`'s references is its parent's.
 fn holds(py: Python<'_>, parent: &Made, child: *mut ffi::PyObject) -> bool {
     match parent {
-        Made::Model(m) => {
-            // Keys added to or taken out of its dict in place change its size (see `refill_model`).
-            m.child.as_ref().is_some_and(|c| c.as_ptr() == child)
-                && m.values.bind(py).len() == m.shown.bind(py).len()
-        }
+        Made::Model(m) => match (&m.placed, &m.child) {
+            (Some(name), Some(c)) if c.as_ptr() == child => {
+                // SAFETY: live objects; a borrowed reference (or NULL), compared, not kept.
+                unsafe { ffi::PyDict_GetItem(m.values.as_ptr(), name.as_ptr()) == child }
+            }
+            _ => false,
+        },
         Made::List(l) => {
             l.child.as_ref().is_some_and(|c| c.as_ptr() == child)
                 && items(l.obj.bind(py)).is_some_and(|a| a.last().copied() == Some(child))
@@ -457,11 +503,17 @@ fn holds(py: Python<'_>, parent: &Made, child: *mut ffi::PyObject) -> bool {
 
 /// True if `obj` has weak references (`weaklist`: its class's `__weakrefoffset__`): a weak reference
 /// could reach it later without counting as a reference now.
-fn has_weakrefs(obj: *mut ffi::PyObject, weaklist: usize) -> bool {
-    // SAFETY: a nonzero `__weakrefoffset__` is where every instance keeps its weak reference list
-    // head, a `PyObject *` that is NULL while it has none.
+fn has_weakrefs(obj: *mut ffi::PyObject, weaklist: isize) -> bool {
+    // SAFETY: a nonzero `__weakrefoffset__` is where every instance keeps the head of its weak
+    // reference list, a `PyObject *` that is NULL while it has none; CPython finds it the same way.
     weaklist != 0
-        && unsafe { !(*(obj.cast::<u8>().add(weaklist).cast::<*mut ffi::PyObject>())).is_null() }
+        && unsafe {
+            !(*(obj
+                .cast::<u8>()
+                .offset(weaklist)
+                .cast::<*mut ffi::PyObject>()))
+            .is_null()
+        }
 }
 
 /// Brings `list`, which the last build filled with the first `rec.n` items of `done` and then its
@@ -676,10 +728,24 @@ impl Spares {
     /// Every object held, for the garbage collector.
     pub fn objects(&self) -> impl Iterator<Item = &Py<PyAny>> {
         self.chains.iter().flatten().flat_map(|m| {
-            let objs: [Option<&Py<PyAny>>; 3] = match m {
-                Made::Model(m) => [Some(&m.obj), Some(m.values.as_any()), m.child.as_ref()],
-                Made::List(l) => [Some(l.obj.as_any()), l.child.as_ref(), None],
-                Made::Other => [None, None, None],
+            let objs: [Option<&Py<PyAny>>; 6] = match m {
+                Made::Model(m) => [
+                    Some(&m.obj),
+                    Some(m.values.as_any()),
+                    Some(m.shown.as_any()),
+                    m.placed.as_ref(),
+                    m.child.as_ref(),
+                    Some(&m.marker),
+                ],
+                Made::List(l) => [
+                    Some(l.obj.as_any()),
+                    l.child.as_ref(),
+                    None,
+                    None,
+                    None,
+                    None,
+                ],
+                Made::Other => [None; 6],
             };
             objs.into_iter().flatten()
         })
