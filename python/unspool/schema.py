@@ -6,7 +6,7 @@ import copy
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_origin
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
@@ -109,7 +109,9 @@ def response_schema(response_model: Any) -> ResponseSchema:
 
 def _name(response_model: Any) -> str:
     """A schema name the API accepts (`^[a-zA-Z0-9_-]{1,64}$`): `Idea`, `list_Idea`, ..."""
-    raw = getattr(response_model, "__name__", None) if isinstance(response_model, type) else None
+    # `list[Idea]` is an instance of `type` on Python 3.10, named plain "list": only classes count.
+    plain_class = isinstance(response_model, type) and get_origin(response_model) is None
+    raw = getattr(response_model, "__name__", None) if plain_class else None
     if raw is None:
         raw = re.sub(r"\btyping\.|\b\w+\.", "", repr(response_model))
     return re.sub(r"[^a-zA-Z0-9_-]+", "_", raw).strip("_")[:64] or "response"
