@@ -71,6 +71,16 @@ shop = st.fixed_dictionaries(
 )
 
 
+def random_chunks(data: Any, rng: random.Random, most: int) -> list[Any]:
+    """`data` (str or bytes) cut into pieces of 1 to `most` items."""
+    chunks, i = [], 0
+    while i < len(data):
+        n = rng.randint(1, most)
+        chunks.append(data[i : i + n])
+        i += n
+    return chunks
+
+
 def consistent(partial: Any, final: Any, where: str = "") -> None:
     """`partial` is something `final` can grow into: closed parts equal, strings prefixes, atoms whole."""
     if isinstance(final, BaseModel):
@@ -108,12 +118,7 @@ def test_every_yield_grows_into_the_final_object(
 ) -> None:
     payload = json.dumps(doc, indent=indent, ensure_ascii=False)
     data: Any = payload.encode() if as_bytes else payload
-    rng = random.Random(seed)
-    chunks, i = [], 0
-    while i < len(data):
-        n = rng.randint(1, 7)
-        chunks.append(data[i : i + n])
-        i += n
+    chunks = random_chunks(data, random.Random(seed), 7)
     s = unspool.stream(chunks, response_model=Shop)
     seen = list(s)
     final = s.get_final_response()
@@ -261,11 +266,7 @@ def test_yields_may_be_dropped_kept_in_part_or_changed(doc: dict[str, Any], seed
     # and nothing kept ever changes.
     payload = json.dumps(doc, ensure_ascii=False)
     rng = random.Random(seed)
-    chunks, i = [], 0
-    while i < len(payload):
-        n = rng.randint(1, 5)
-        chunks.append(payload[i : i + n])
-        i += n
+    chunks = random_chunks(payload, rng, 5)
     expected = [repr(p) for p in list(unspool.stream(chunks, response_model=Shop))]
     kept: list[tuple[Any, str]] = []
     weak: list[tuple[Any, str]] = []

@@ -83,19 +83,7 @@ fn make_model<'py>(
 
 /// One level of the open path, read from its spec tuple once.
 enum Level {
-    Model {
-        cls: Py<PyType>,
-        shown: Py<PyDict>,
-        done: Py<PyDict>,
-        open_name: Option<Py<PyAny>>,
-        not_null: Vec<Py<PyAny>>,
-        fields_set: Py<PyAny>,
-        setters: Vec<Option<Setter>>,
-        marker: Py<PyAny>,
-        /// Where an instance keeps its weak references, from its start (0: it cannot have any; negative
-        /// since Python 3.12, where CPython keeps them before the object).
-        weaklist: isize,
-    },
+    Model(ModelLevel),
     List {
         done: Py<PyList>,
     },
@@ -108,6 +96,86 @@ enum Level {
         fields_set: Py<PyAny>,
         setters: Vec<Option<Setter>>,
     },
+}
+
+/// A partial object on the open path: what it shows and how it is made.
+struct ModelLevel {
+    cls: Py<PyType>,
+    shown: Py<PyDict>,
+    done: Py<PyDict>,
+    open_name: Option<Py<PyAny>>,
+    not_null: Vec<Py<PyAny>>,
+    fields_set: Py<PyAny>,
+    setters: Vec<Option<Setter>>,
+    marker: Py<PyAny>,
+    /// Where an instance keeps its weak references, from its start (0: it cannot have any; negative
+    /// since Python 3.12, where CPython keeps them before the object).
+    weaklist: isize,
+}
+
+impl ModelLevel {
+    /// This level's object around `child` (None if a NotNull field holds it back): `rec`'s refilled
+    /// when `refill`, else a new one that `rec` then records.
+    fn build<'py>(
+        &self,
+        py: Python<'py>,
+        child: Option<&Bound<'py, PyAny>>,
+        rec: &mut Made,
+        refill: bool,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let arriving = match (child, &self.open_name) {
+            (Some(_), Some(name)) => Some(name.bind(py)),
+            _ => None,
+        };
+        // What goes into the open field (nothing if there is no field to put it in).
+        let placing = arriving.and(child);
+        let done = self.done.bind(py);
+        for name in &self.not_null {
+            let name = name.bind(py);
+            let comes = match arriving {
+                Some(a) => name.eq(a)?,
+                None => false,
+            };
+            if !comes && !done.contains(name)? {
+                *rec = Made::Other;
+                return Ok(None);
+            }
+        }
+        let marker = self.marker.bind(py);
+        if let (Made::Model(r), true) = (&mut *rec, refill) {
+            refill_model(r, self.shown.bind(py), arriving, placing)?;
+            let obj = r.obj.bind(py).clone();
+            // Of its other slots only `_unspool_done` changes between snapshots; pydantic's own three
+            // hold the same shared values in every partial object, and only `object.__setattr__` on a
+            // dunder name could change them. Setting all four cost ~300 instructions a level.
+            if !r.marker.is(marker) {
+                set_slots(&obj, self.setters.get(4..).unwrap_or_default(), &[marker])?;
+                r.marker = marker.clone().unbind();
+            }
+            return Ok(Some(obj));
+        }
+        let values = self.shown.bind(py).copy()?;
+        if let (Some(c), Some(name)) = (placing, arriving) {
+            values.set_item(name, c)?;
+        }
+        let obj = make_model(
+            py,
+            self.cls.bind(py),
+            &values,
+            self.fields_set.bind(py),
+            marker,
+            &self.setters,
+        )?;
+        *rec = Made::Model(ModelMade {
+            obj: obj.clone().unbind(),
+            values: values.unbind(),
+            shown: self.shown.clone_ref(py),
+            placed: arriving.map(|n| n.clone().unbind()),
+            child: placing.map(|c| c.clone().unbind()),
+            marker: marker.clone().unbind(),
+        });
+        Ok(Some(obj))
+    }
 }
 
 /// The open path's levels, root first, as the Python engine's specs describe them.
@@ -132,7 +200,7 @@ impl Levels {
                     let weaklist: isize = cls
                         .getattr(intern!(cls.py(), "__weakrefoffset__"))?
                         .extract()?;
-                    Level::Model {
+                    Level::Model(ModelLevel {
                         weaklist,
                         cls: cls.unbind(),
                         shown: spec.get_item(2)?.cast_into::<PyDict>()?.unbind(),
@@ -147,7 +215,7 @@ impl Levels {
                         fields_set: spec.get_item(6)?.unbind(),
                         setters: Setter::all(&spec.get_item(7)?.cast_into::<PyTuple>()?)?,
                         marker: spec.get_item(8)?.unbind(),
-                    }
+                    })
                 }
                 LIST => Level::List {
                     done: spec.get_item(1)?.cast_into::<PyList>()?.unbind(),
@@ -172,27 +240,17 @@ impl Levels {
     pub fn objects(&self) -> impl Iterator<Item = &Py<PyAny>> {
         self.0.iter().flat_map(|level| {
             let objs: Vec<&Py<PyAny>> = match level {
-                Level::Model {
-                    cls,
-                    shown,
-                    done,
-                    open_name,
-                    not_null,
-                    fields_set,
-                    setters,
-                    marker,
-                    ..
-                } => [
-                    cls.as_any(),
-                    shown.as_any(),
-                    done.as_any(),
-                    fields_set,
-                    marker,
+                Level::Model(m) => [
+                    m.cls.as_any(),
+                    m.shown.as_any(),
+                    m.done.as_any(),
+                    &m.fields_set,
+                    &m.marker,
                 ]
                 .into_iter()
-                .chain(open_name)
-                .chain(not_null)
-                .chain(setters.iter().flatten().map(|s| &s.descr))
+                .chain(&m.open_name)
+                .chain(&m.not_null)
+                .chain(m.setters.iter().flatten().map(|s| &s.descr))
                 .collect(),
                 Level::List { done } => vec![done.as_any()],
                 Level::Dict { done, open_key } => vec![done.as_any(), open_key],
@@ -219,22 +277,16 @@ impl Levels {
         marker: Bound<'_, PyAny>,
         open: Option<Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        if let Some(Level::Model {
-            shown,
-            open_name,
-            marker: m,
-            ..
-        }) = self.0.last_mut()
-        {
+        if let Some(Level::Model(m)) = self.0.last_mut() {
             if !closed.is_empty() {
-                let values = shown.bind(py).copy()?;
+                let values = m.shown.bind(py).copy()?;
                 for (name, value) in closed {
                     values.set_item(name, value)?;
                 }
-                *shown = values.unbind();
+                m.shown = values.unbind();
             }
-            *m = marker.unbind();
-            *open_name = open.map(Bound::unbind);
+            m.marker = marker.unbind();
+            m.open_name = open.map(Bound::unbind);
         }
         Ok(())
     }
@@ -257,10 +309,10 @@ impl Levels {
                     }
                     _ => None,
                 },
-                Level::Model {
+                Level::Model(ModelLevel {
                     open_name: Some(name),
                     ..
-                } => child_pair(&a, &b, Some(name.bind(py)))?,
+                }) => child_pair(&a, &b, Some(name.bind(py)))?,
                 Level::RootModel { .. } => child_pair(&a, &b, None)?,
                 _ => None,
             };
@@ -296,80 +348,7 @@ impl Levels {
         for (i, level) in self.0.iter().enumerate().rev() {
             let refill = i < reuse;
             child = match level {
-                Level::Model {
-                    cls,
-                    shown,
-                    done,
-                    open_name,
-                    not_null,
-                    fields_set,
-                    setters,
-                    marker,
-                    ..
-                } => {
-                    let arriving = match (&child, open_name) {
-                        (Some(_), Some(name)) => Some(name.bind(py)),
-                        _ => None,
-                    };
-                    // What goes into the open field (nothing if there is no field to put it in).
-                    let placing = arriving.and(child.as_ref());
-                    let done = done.bind(py);
-                    let mut held = false;
-                    for name in not_null {
-                        let name = name.bind(py);
-                        let comes = match arriving {
-                            Some(a) => name.eq(a)?,
-                            None => false,
-                        };
-                        if !comes && !done.contains(name)? {
-                            held = true;
-                            break;
-                        }
-                    }
-                    match &mut chain[i] {
-                        _ if held => {
-                            chain[i] = Made::Other;
-                            None
-                        }
-                        Made::Model(rec) if refill => {
-                            refill_model(rec, shown.bind(py), arriving, placing)?;
-                            let obj = rec.obj.bind(py).clone();
-                            // Of its other slots only `_unspool_done` changes between snapshots;
-                            // pydantic's own three hold the same shared values in every partial
-                            // object, and only `object.__setattr__` on a dunder name could change
-                            // them. Setting all four cost ~300 instructions a level.
-                            if !rec.marker.is(marker.bind(py)) {
-                                let done_setter = setters.get(4..).unwrap_or_default();
-                                set_slots(&obj, done_setter, &[marker.bind(py)])?;
-                                rec.marker = marker.clone_ref(py);
-                            }
-                            Some(obj)
-                        }
-                        _ => {
-                            let values = shown.bind(py).copy()?;
-                            if let (Some(c), Some(name)) = (&child, arriving) {
-                                values.set_item(name, c)?;
-                            }
-                            let obj = make_model(
-                                py,
-                                cls.bind(py),
-                                &values,
-                                fields_set.bind(py),
-                                marker.bind(py),
-                                setters,
-                            )?;
-                            chain[i] = Made::Model(ModelMade {
-                                obj: obj.clone().unbind(),
-                                values: values.unbind(),
-                                shown: shown.clone_ref(py),
-                                placed: arriving.map(|n| n.clone().unbind()),
-                                child: placing.map(|c| c.clone().unbind()),
-                                marker: marker.clone_ref(py),
-                            });
-                            Some(obj)
-                        }
-                    }
-                }
+                Level::Model(m) => m.build(py, child.as_ref(), &mut chain[i], refill)?,
                 Level::List { done } => {
                     let done = done.bind(py);
                     match &mut chain[i] {
@@ -458,7 +437,7 @@ impl Levels {
                 break;
             }
             let fits = match (level, made) {
-                (Level::Model { cls, weaklist, .. }, Made::Model(m)) => {
+                (Level::Model(ModelLevel { cls, weaklist, .. }), Made::Model(m)) => {
                     // SAFETY: `obj` is alive; its type pointer is read as `type(obj)` would.
                     let same_type = unsafe { ffi::Py_TYPE(obj) } == cls.as_ptr().cast();
                     // Its `__dict__` must still be the one the build filled (assigning an attribute
