@@ -396,6 +396,26 @@ def test_root_model_and_plain_json() -> None:
         assert {"a": [1, "x"]} in seen_any
 
 
+@pytest.mark.parametrize("doc", ['[{"name": "a"}, {"name": "b"}]', '[{"name": 1}]', '[{"name": "a"}, 2]'])
+def test_a_root_model_of_models_in_strict_mode_ends_as_pydantic_says(doc: str) -> None:
+    class Tag(BaseModel):
+        name: str
+
+    class Tags(RootModel[list[Tag]]):
+        pass
+
+    s = unspool.stream(list(doc), response_model=Tags, strict=True)
+    list(s)
+    try:
+        expected = Tags.model_validate_json(doc, strict=True)
+    except ValidationError as e:
+        with pytest.raises(ValidationError) as got:
+            s.get_final_response()
+        assert got.value.errors() == e.errors()
+    else:
+        assert s.get_final_response() == expected
+
+
 def test_invalid_part_stays_visible_and_final_raises_like_pydantic() -> None:
     class Idea(BaseModel):
         title: str

@@ -81,14 +81,18 @@ class Node:
         """What a field of this type shows before its value has started."""
         return None
 
-    def validate(self, raw: Any, v: Validation) -> Any:
-        """The validated value of a closed `raw`; on failure the raw value, with the error recorded."""
+    def validate(self, raw: Any, v: Validation, *, as_json: bool = True) -> Any:
+        """The validated value of a closed `raw`; on failure the raw value, with the error recorded.
+
+        Strict mode validates the JSON text of `raw` (strictness differs between JSON and Python input),
+        unless `as_json` is False: `raw` then holds validated objects already (a RootModel's root).
+        """
         try:
-            if v.strict:
+            if v.strict and as_json:
                 import json
 
                 return self.adapter.validate_json(json.dumps(raw), strict=True, context=v.context)
-            return self.adapter.validate_python(raw, context=v.context)
+            return self.adapter.validate_python(raw, context=v.context, strict=v.strict)
         except ValidationError as e:
             v.errors.append(e)
             v.invalid.add(id(raw))
@@ -461,7 +465,8 @@ class RootNode(Node):
     def _close_value(self, value: Any, v: Validation) -> Any:
         if id(value) in v.invalid:
             return build_partial([(ROOT_MODEL, self.partial_cls, {"root"}, self.setters)], value)
-        return self.validate(value, v)
+        # The root was validated as it closed (with its own strictness): only the model wraps it now.
+        return self.validate(value, v, as_json=False)
 
 
 class UnionNode(Node):
