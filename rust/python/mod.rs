@@ -921,10 +921,11 @@ fn value_member(py: Python<'_>, cls: &Bound<'_, PyType>) -> PyResult<()> {
         field - probe.as_ptr() as usize
     };
     let size: usize = cls.getattr("__basicsize__")?.extract()?;
-    assert!(
-        offset + std::mem::size_of::<RootSlot>() <= size,
-        "the root slot lies in the object"
-    );
+    if offset + std::mem::size_of::<RootSlot>() > size {
+        return Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "unspool: Parser's value slot is not inside the object",
+        ));
+    }
     let def = Box::leak(Box::new(pyo3::ffi::PyMemberDef {
         name: c"value".as_ptr(),
         type_code: pyo3::ffi::Py_T_OBJECT_EX,
