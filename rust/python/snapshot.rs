@@ -68,16 +68,11 @@ fn make_model<'py>(
         Bound::from_owned_ptr_or_err(py, ffi::PyType_GenericAlloc(cls.as_type_ptr(), 0))?
     };
     let none = py.None().into_bound(py);
-    let slots = [values.as_any(), fields_set, &none, &none, done];
-    for (setter, value) in setters.iter().zip(slots) {
-        if let Some(s) = setter {
-            // SAFETY: `set` is the descriptor's own `tp_descr_set`; it takes (descr, obj, value) and
-            // does not steal references.
-            if unsafe { (s.set)(s.descr.as_ptr(), obj.as_ptr(), value.as_ptr()) } < 0 {
-                return Err(PyErr::fetch(py));
-            }
-        }
-    }
+    set_slots(
+        &obj,
+        setters,
+        &[values.as_any(), fields_set, &none, &none, done],
+    )?;
     Ok(obj)
 }
 
@@ -630,7 +625,7 @@ unsafe fn raw_items<'a>(list: &'a Bound<'_, PyList>) -> &'a [*mut ffi::PyObject]
     std::slice::from_raw_parts(ob_item, len)
 }
 
-/// Sets a partial object's slots other than `__dict__` (see `make_model`).
+/// Sets a partial object's slots through `setters` (see `make_model`), each to its value in `values`.
 fn set_slots(
     obj: &Bound<'_, PyAny>,
     setters: &[Option<Setter>],
@@ -638,7 +633,8 @@ fn set_slots(
 ) -> PyResult<()> {
     for (setter, value) in setters.iter().zip(values) {
         if let Some(s) = setter {
-            // SAFETY: as in `make_model`.
+            // SAFETY: `set` is the descriptor's own `tp_descr_set`; it takes (descr, obj, value) and
+            // does not steal references.
             if unsafe { (s.set)(s.descr.as_ptr(), obj.as_ptr(), value.as_ptr()) } < 0 {
                 return Err(PyErr::fetch(obj.py()));
             }
