@@ -364,6 +364,143 @@ def test_value_is_current_after_every_feed_and_read_only() -> None:
     assert p.value == {"a": "xyz", "b": ""}
 
 
+# ---------------------------------------------------------------------------- the open string's `str`
+#
+# While nothing but its container holds the open string's `str`, feeds grow it in place (see
+# rust/python/live_str.rs). These tests take the places where that could show: each one fails if the
+# `str` were changed while someone could see it.
+
+
+def open_str(p: Parser) -> str:
+    """The open string's `str`, found through `open_path` (never held by the test between feeds)."""
+    value = p.value
+    for step in p.open_path or ():
+        value = value[step]
+    assert isinstance(value, str)
+    return value
+
+
+def fresh(text: str) -> str:
+    """An equal `str` that shares nothing with `text` (not even an interned copy)."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+
+
+def test_open_string_grows_in_place_while_nothing_else_holds_it() -> None:
+    assert unspool._core._grows_strings_in_place()
+    for doc in ['{"a": "', '["x", "', '"', '{"a": ["', '{"a": "\\u00e9 ', '{"a": "\\ud83d\\ude00 ']:
+        p = Parser()
+        p.feed(doc + "hello")
+        first = id(open_str(p))
+        text = fresh(open_str(p))
+        for piece in [" there", ", general", " kenobi"]:
+            p.feed(piece)
+            text += piece
+            assert open_str(p) == text  # (hashing it here would cache a hash, which stops growth)
+        assert id(open_str(p)) == first, doc
+        assert hash(open_str(p)) == hash(fresh(text))
+        del text
+
+
+@pytest.mark.parametrize(
+    ("doc", "grow"),
+    [
+        ('{"a": "', ["abc", " def", " ghi"]),
+        ('[1, "', ["abc", "\\u00e9", "\\u03a9", "\\ud83d\\ude00", " x"]),
+        ('"', ["caf", "\\u00e9", " \\ud800 ", "end"]),
+        ('{"a": {"b": "\\u00e9', ["\\u00e8", "x" * 300, "y" * 1000]),
+    ],
+)
+def test_a_held_open_string_never_changes(doc: str, grow: list[str]) -> None:
+    p = Parser()
+    p.feed(doc)
+    held: list[tuple[str, str]] = []
+    for piece in grow:
+        p.feed(piece)
+        s = open_str(p)
+        held.append((s, fresh(s)))
+        # (no hashing until the end: a cached hash alone would stop it growing in place)
+        for h, copy_ in held:
+            assert h == copy_ and len(h) == len(copy_)
+    p.feed('"')
+    for h, copy_ in held:
+        assert h == copy_ and hash(h) == hash(copy_)
+    assert_same(p.value, parse_partial(doc + "".join(grow) + '"'))
+
+
+def test_an_open_string_whose_hash_was_taken_is_not_grown_in_place() -> None:
+    p = Parser()
+    p.feed('{"a": "abc')
+    h = hash(open_str(p))  # CPython caches it in the `str`
+    p.feed("def")
+    assert open_str(p) == "abcdef" and hash(open_str(p)) == hash(fresh("abcdef")) != h
+
+
+def test_an_interned_open_string_is_not_grown_in_place() -> None:
+    # (interning hashes the string, so the hash check alone already stops this; the core checks both)
+    import sys
+
+    p = Parser()
+    p.feed('{"a": "unspool interned probe')
+    sys.intern(open_str(p))
+    p.feed(" grown")
+    assert open_str(p) == "unspool interned probe grown"
+    assert sys.intern(fresh("unspool interned probe")) == "unspool interned probe"
+
+
+def test_an_open_string_whose_utf8_form_was_cached_is_not_grown_in_place() -> None:
+    import ctypes
+
+    as_utf8 = ctypes.pythonapi.PyUnicode_AsUTF8
+    as_utf8.argtypes = [ctypes.py_object]
+    as_utf8.restype = ctypes.c_char_p
+    p = Parser()
+    p.feed('{"a": "\\u00e9t\\u00e9')  # not ASCII: the UTF-8 form is kept apart, once asked for
+    assert as_utf8(open_str(p)) == "été".encode()
+    p.feed(" chaud")
+    assert as_utf8(open_str(p)) == "été chaud".encode()
+
+
+@pytest.mark.skipif(
+    not hasattr(__import__("ctypes").pythonapi, "PyUnicode_AsUnicode"),
+    reason="the wchar_t form of a str was removed in Python 3.12",
+)
+def test_an_open_string_whose_wchar_form_was_cached_is_not_grown_in_place() -> None:
+    import ctypes
+
+    as_unicode = ctypes.pythonapi.PyUnicode_AsUnicode
+    as_unicode.argtypes = [ctypes.py_object]
+    as_unicode.restype = ctypes.c_void_p
+    for start, more in [("abc", "def"), ("\\u00e9t\\u00e9", " chaud"), ("\\ud83d\\ude00 a", " b")]:
+        p = Parser()
+        p.feed('{"a": "' + start)
+        before = open_str(p)
+        assert ctypes.wstring_at(as_unicode(before)) == before
+        del before
+        p.feed(more)
+        now = open_str(p)
+        assert ctypes.wstring_at(as_unicode(now)) == now == json.loads('"' + start + more + '"')
+
+
+def test_an_open_string_a_consumer_took_out_or_replaced_is_put_back() -> None:
+    p = Parser()
+    p.feed('{"a": "abc')
+    taken = p.value.pop("a")
+    p.feed("def")
+    assert taken == "abc" and p.value == {"a": "abcdef"}
+    p.value["a"] = "something else"
+    p.feed("ghi")
+    assert p.value == {"a": "abcdefghi"}
+    p.feed('"}')
+    assert p.finish() == {"a": "abcdefghi"} and taken == "abc"
+
+
+def test_parse_partial_returns_exact_strings() -> None:
+    import sys
+
+    text = parse_partial('{"a": "' + "x" * 50)["a"]
+    assert sys.getsizeof(text) == sys.getsizeof(fresh(text))
+
+
 def test_changed_when_whole_document_in_one_chunk() -> None:
     assert Parser().feed("[]") is True
     assert Parser().feed("12") is False

@@ -153,6 +153,45 @@ def test_mixed_str_and_bytes_chunks(doc: str, data: st.DataObject) -> None:
     check_stream(chunks, json.loads(doc))
 
 
+def fresh(text: str) -> str:
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "surrogatepass")
+
+
+@SETTINGS
+@given(doc=documents(), data=st.data())
+def test_open_strings_read_without_being_held(doc: str, data: st.DataObject) -> None:
+    # `check_stream` keeps every value (so every open string is shared, and never grows in place);
+    # here the open string is mostly only looked at, and now and then kept, hashed or measured.
+    expected = json.loads(doc)
+    p = Parser()
+    kept: list[tuple[str, str]] = []
+    previous: Any = None
+    for chunk in split(doc, data.draw(cuts(len(doc)), label="cuts")):
+        p.feed(chunk)
+        now = json.loads(json.dumps(p.value))  # a copy that shares no `str` with the parser
+        assert is_root_prefix(now, expected) and is_root_prefix(previous, now)
+        previous = now
+        path = p.open_path
+        if path is None:
+            continue
+        value = p.value
+        for step in path:
+            value = value[step]
+        if not isinstance(value, str):
+            continue
+        action = data.draw(st.sampled_from(["look", "look", "look", "keep", "hash"]), label="action")
+        if action == "keep":
+            kept.append((value, fresh(value)))
+        elif action == "hash":
+            assert hash(value) == hash(fresh(value))
+        del value
+        for k, copy_ in kept:
+            assert k == copy_ and len(k) == len(copy_)
+    assert_same(p.finish(), expected, "finish")
+    for k, copy_ in kept:
+        assert k == copy_ and hash(k) == hash(copy_)
+
+
 @SETTINGS
 @given(doc=documents())
 def test_every_prefix_parses_partially(doc: str) -> None:

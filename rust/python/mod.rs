@@ -13,7 +13,10 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use pyo3::{intern, PyTraverseError, PyVisit};
 
+mod live_str;
 mod snapshot;
+
+use live_str::LiveStr;
 
 use crate::error::ParseError;
 use crate::parser::{JsonStr, Mode, Options, Parser, Sink};
@@ -42,9 +45,30 @@ struct OpenString {
     attached: bool,
     /// Byte length of the text last put in the parent, and that `str`.
     shown: usize,
-    shown_str: Option<Py<PyString>>,
+    shown_str: Shown,
+    /// Whether someone besides the parent held the last `str` made with room to grow: then the
+    /// next ones are made exact (each would be copied anyway, and room would be wasted).
+    taken: bool,
     /// Byte length visible at the end of the last feed (for `feed`'s return value).
     seen: usize,
+}
+
+/// The open string's `str` in its parent.
+enum Shown {
+    None,
+    Exact(Py<PyString>),
+    /// Made with room to grow in place (see `live_str`).
+    Live(LiveStr),
+}
+
+impl Shown {
+    fn get(&self) -> Option<&Py<PyString>> {
+        match self {
+            Shown::None => None,
+            Shown::Exact(s) => Some(s),
+            Shown::Live(l) => Some(l.get()),
+        }
+    }
 }
 
 /// The root value, where CPython reads it: `Parser.value` is a member descriptor at this field's offset
@@ -71,6 +95,15 @@ impl RootSlot {
         }
     }
 
+    /// The value's address (null before anything is visible), to compare with.
+    fn ptr(&self) -> *mut pyo3::ffi::PyObject {
+        // SAFETY: as in `get`.
+        match unsafe { &*self.0.as_ptr() } {
+            Some(v) => v.as_ptr(),
+            None => std::ptr::null_mut(),
+        }
+    }
+
     /// Replaces the value; the old one is released only after the slot holds the new one, so code
     /// that runs while it is freed never reads a dangling pointer.
     fn set(&self, v: Py<PyAny>) {
@@ -89,6 +122,9 @@ struct Builder {
     containers: u64,
     /// A Python error raised while building (e.g. an integer too long for `int()`).
     error: Option<PyErr>,
+    /// Whether the open string's `str` may be grown in place (see `live_str`): not for one-shot
+    /// parsing, where it would only waste room, nor for the partial layer, whose snapshots share it.
+    grow: bool,
 }
 
 struct PySink<'a, 'py> {
@@ -126,6 +162,36 @@ fn decode<'py>(
     }
 }
 
+/// Whether the open string's slot in its parent (`key` or `index`; the root if none) holds `s`.
+fn holds(
+    py: Python<'_>,
+    frames: &[Frame],
+    root: &RootSlot,
+    (key, index): (Option<&Py<PyString>>, usize),
+    s: &Py<PyString>,
+) -> bool {
+    let found = match frames.last().map(|f| &f.obj) {
+        None => root.ptr(),
+        Some(Node::Dict(d)) => match key {
+            // SAFETY: live objects; the result is borrowed (or NULL), compared and not kept. A `str`
+            // key's lookup runs no Python code and raises nothing. (`PyDict_GetItem` would save and
+            // restore the error state around it: 169 instructions a lookup against ~60.)
+            Some(key) => unsafe { pyo3::ffi::PyDict_GetItemWithError(d.as_ptr(), key.as_ptr()) },
+            None => return false,
+        },
+        Some(Node::List(l)) => match l.bind(py).len() > index {
+            // SAFETY: a live list and an index inside it; the result is borrowed, compared, not kept.
+            true => unsafe { pyo3::ffi::PyList_GetItem(l.as_ptr(), index as _) },
+            false => return false,
+        },
+    };
+    if found.is_null() {
+        // Not there (a consumer deleted it); drop any error a lookup could have left.
+        drop(PyErr::take(py));
+    }
+    found == s.as_ptr()
+}
+
 impl Builder {
     fn new(py: Python<'_>) -> Self {
         Builder {
@@ -136,6 +202,7 @@ impl Builder {
             events: 0,
             containers: 0,
             error: None,
+            grow: true,
         }
     }
 
@@ -214,15 +281,40 @@ impl Builder {
 
     /// Brings the open string's `str` in its parent up to date with the parser.
     fn sync_open_string(&mut self, py: Python<'_>, parser: &Parser) -> PyResult<()> {
-        if let (Some(open), Some(text)) = (&self.open, parser.open_string()) {
-            let bytes = text.wtf8();
-            let len = bytes.len();
-            if !open.attached || open.shown != len {
-                let lone = text.has_lone_surrogates();
-                let s = match &open.shown_str {
-                    // Appending the new characters to the last `str` decodes only what arrived: for a
-                    // 200-character non-ASCII string this took reading `value` per chunk from 150 to 60 ns.
-                    // An ASCII string is cheaper to remake whole (one allocation, word-at-a-time copy).
+        let (Some(open), Some(text)) = (self.open.as_mut(), parser.open_string()) else {
+            return Ok(());
+        };
+        let bytes = text.wtf8();
+        let len = bytes.len();
+        if open.attached && open.shown == len {
+            return Ok(());
+        }
+        let lone = text.has_lone_surrogates();
+        if open.attached && open.shown < len {
+            if let Shown::Live(live) = &mut open.shown_str {
+                // Only a `str` its parent still holds can grow: a consumer may have taken it out.
+                let slot = (open.key.as_ref(), open.index);
+                if holds(py, &self.frames, &self.root, slot, live.get())
+                    && live.append(&bytes[open.shown..])
+                {
+                    open.shown = len;
+                    return Ok(());
+                }
+                open.taken = live.shared();
+            }
+        }
+        let live = match self.grow && !open.taken {
+            true => LiveStr::new(py, bytes, lone)?,
+            false => None,
+        };
+        let (s, shown) = match live {
+            Some(live) => (live.get().bind(py).clone(), Shown::Live(live)),
+            None => {
+                let s = match open.shown_str.get() {
+                    // Appending the new characters to the last `str` decodes only what arrived: for
+                    // a 200-character non-ASCII string this took reading `value` per chunk from 150
+                    // to 60 ns. An ASCII string is cheaper to remake whole (one allocation,
+                    // word-at-a-time copy).
                     Some(prev) if open.shown < len && !bytes.is_ascii() => {
                         let tail = decode(py, &bytes[open.shown..], lone)?;
                         // SAFETY: both are valid `str` objects; the result is a new reference or NULL.
@@ -236,12 +328,13 @@ impl Builder {
                     }
                     _ => decode(py, bytes, lone)?,
                 };
-                let open = self.open.as_mut().expect("open");
-                open.shown = len;
-                open.shown_str = Some(s.clone().unbind());
-                self.place_string(py, s)?;
+                (s.clone(), Shown::Exact(s.unbind()))
             }
-        }
+        };
+        self.place_string(py, s)?;
+        let open = self.open.as_mut().expect("open");
+        open.shown = len;
+        open.shown_str = shown;
         Ok(())
     }
 
@@ -318,7 +411,8 @@ impl Sink for PySink<'_, '_> {
             index,
             attached: false,
             shown: 0,
-            shown_str: None,
+            shown_str: Shown::None,
+            taken: false,
             seen: 0,
         });
         self.b.changed = true;
@@ -429,15 +523,47 @@ struct Follow {
     unchanged: Option<Py<PyAny>>,
 }
 
-/// A resumable JSON parser that keeps the partial value as Python objects.
-#[pyclass(module = "unspool._core", name = "Parser")]
-pub struct PyParser {
+/// A parser's state: the core parser, the Python objects it built, and the partial layer's hookup.
+struct State {
     parser: Parser,
     builder: Builder,
     follow: Follow,
 }
 
+/// A `RefCell` shared between threads only under the GIL.
+///
+/// PyO3's own borrow flag for a mutable class is atomic: its `lock cmpxchg` alone was ~7 ns of a
+/// ~125 ns `feed`. A plain flag is enough here: this is an abi3 module, which no free-threaded
+/// interpreter loads, so every access holds the GIL, and handing the GIL over orders memory.
+struct GilCell<T>(std::cell::RefCell<T>);
+
+// SAFETY: see above: only touched with the GIL held.
+unsafe impl<T: Send> Sync for GilCell<T> {}
+
+/// A resumable JSON parser that keeps the partial value as Python objects.
+#[pyclass(module = "unspool._core", name = "Parser", frozen)]
+pub struct PyParser {
+    state: GilCell<State>,
+}
+
 impl PyParser {
+    /// The state, for a call that changes it; raises if a call on this parser is already running
+    /// (a finalizer or another thread re-entering it while it waits on Python code).
+    fn state(&self) -> PyResult<std::cell::RefMut<'_, State>> {
+        self.state.0.try_borrow_mut().map_err(|_| {
+            pyo3::exceptions::PyRuntimeError::new_err("Parser is already in use (re-entered)")
+        })
+    }
+
+    /// The state, for a call that only reads it.
+    fn read(&self) -> PyResult<std::cell::Ref<'_, State>> {
+        self.state.0.try_borrow().map_err(|_| {
+            pyo3::exceptions::PyRuntimeError::new_err("Parser is already in use (re-entered)")
+        })
+    }
+}
+
+impl State {
     /// Takes in a structural change the engine need not see (see `Fast`): the new partial, or
     /// `unchanged`; None if the engine must settle it. On the Catalog workload this takes in 9,178 of
     /// the 11,969 structural changes (scalars that need validating included: 1,400 of them, ~5% of a
@@ -590,7 +716,7 @@ impl PyParser {
             .builder
             .open
             .as_ref()
-            .and_then(|o| o.shown_str.as_ref())
+            .and_then(|o| o.shown_str.get())
             .map(|s| s.bind(py).clone().into_any()))
     }
 
@@ -602,13 +728,10 @@ impl PyParser {
     }
 }
 
-#[pymethods]
-impl PyParser {
-    #[new]
-    #[pyo3(signature = (*, lenient = false, max_depth = 1024))]
+impl State {
     fn new(py: Python<'_>, lenient: bool, max_depth: usize) -> Self {
         let mode = if lenient { Mode::Lenient } else { Mode::Strict };
-        PyParser {
+        State {
             parser: Parser::new(Options { mode, max_depth }),
             builder: Builder::new(py),
             follow: Follow::default(),
@@ -660,21 +783,18 @@ impl PyParser {
     }
 
     /// `value` with the open string brought up to date (the partial layer's parser leaves it to this).
-    #[getter(_value)]
     fn synced_value(&mut self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.builder.sync_open_string(py, &self.parser)?;
         Ok(self.builder.root(py))
     }
 
     /// How many containers have opened or closed; unchanged means the same containers are open.
-    #[getter(_containers)]
     fn containers(&self) -> u64 {
         self.builder.containers
     }
 
     /// The partial object of the open path the last `_follow` described, with the open string as the
     /// innermost value when `text` is true.
-    #[pyo3(name = "_snapshot")]
     fn snapshot<'py>(
         &mut self,
         py: Python<'py>,
@@ -690,8 +810,8 @@ impl PyParser {
 
     /// The partial layer's hookup: `step` appends every chunk to `parts`, and calls `settle()` when the
     /// structure moved on (a key, value or container), which returns the new partial or `unchanged`.
-    #[pyo3(name = "_hook")]
     fn hook(&mut self, parts: Py<PyList>, settle: Py<PyAny>, unchanged: Py<PyAny>) {
+        self.builder.grow = false;
         self.follow.parts = Some(parts);
         self.follow.settle = Some(settle);
         self.follow.unchanged = Some(unchanged);
@@ -700,8 +820,6 @@ impl PyParser {
     /// What `step` snapshots while only the open string grows: `specs` (see `snapshot`), with the string
     /// when `text`; `hold`: a NotNull object may keep the snapshot at the last one, so compare.
     /// `fast`: None, or the innermost frame as `(frame, raw, done, n, fields, item)` (see `Fast`).
-    #[pyo3(name = "_follow")]
-    #[pyo3(signature = (specs, text, hold, fast=None))]
     fn follow(
         &mut self,
         specs: &Bound<'_, PyList>,
@@ -751,13 +869,11 @@ impl PyParser {
 
     /// Whether the core took in a structural change itself since the last `_follow` (then the engine's
     /// record of its innermost frame's open member is out of date).
-    #[getter(_touched)]
     fn touched(&self) -> bool {
         self.follow.touched
     }
 
     /// The last partial `step` or `settle()` made (None before any).
-    #[getter(_partial)]
     fn partial(&self, py: Python<'_>) -> Py<PyAny> {
         self.follow
             .partial
@@ -765,7 +881,6 @@ impl PyParser {
             .map_or_else(|| py.None(), |p| p.clone_ref(py))
     }
 
-    #[setter(_partial)]
     fn set_partial(&mut self, value: Py<PyAny>) {
         self.follow.partial = Some(value);
     }
@@ -773,18 +888,22 @@ impl PyParser {
     /// The partial layer's per-chunk step: feeds `chunk`; returns the new partial, or the `unchanged`
     /// marker given to `_hook` if nothing visible changed. Doing the common case here (only the open string grew) spares a Python call
     /// per chunk.
-    #[pyo3(name = "_step")]
-    fn step<'py>(slf: &Bound<'py, Self>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let settle = {
-            let mut this = slf.try_borrow_mut()?;
+    /// `Ok(partial)` when done here, `Err(settle)` when the engine must settle the change (called
+    /// by the caller once this state is no longer borrowed: `settle` reads the parser).
+    fn step<'py>(
+        &mut self,
+        py: Python<'py>,
+        chunk: &Bound<'py, PyAny>,
+    ) -> PyResult<Result<Bound<'py, PyAny>, Option<Py<PyAny>>>> {
+        let this = self;
+        {
             let unchanged = this
                 .follow
                 .unchanged
                 .as_ref()
                 .map_or_else(|| py.None(), |u| u.clone_ref(py))
                 .into_bound(py);
-            let none = || Ok(unchanged.clone());
+            let none = || Ok(Ok(unchanged.clone()));
             if let Some(parts) = &this.follow.parts {
                 parts.bind(py).append(chunk)?;
             }
@@ -810,23 +929,119 @@ impl PyParser {
                     }
                 }
                 this.follow.partial = Some(snap.clone().unbind());
-                return Ok(snap);
+                return Ok(Ok(snap));
             }
             if let Some(result) = this.settle_here(py, &unchanged)? {
-                return Ok(result);
+                return Ok(Ok(result));
             }
-            this.follow.settle.as_ref().map(|f| f.clone_ref(py))
-        };
-        // The borrow ends first: `settle` reads this parser.
+            Ok(Err(this.follow.settle.as_ref().map(|f| f.clone_ref(py))))
+        }
+    }
+}
+
+#[pymethods]
+impl PyParser {
+    #[new]
+    #[pyo3(signature = (*, lenient = false, max_depth = 1024))]
+    fn new(py: Python<'_>, lenient: bool, max_depth: usize) -> Self {
+        PyParser {
+            state: GilCell(std::cell::RefCell::new(State::new(py, lenient, max_depth))),
+        }
+    }
+
+    /// Feeds a chunk (`str`, or UTF-8 `bytes` cut anywhere); True if `value` visibly changed.
+    fn feed(&self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<bool> {
+        self.state()?.feed(py, chunk)
+    }
+
+    /// Ends the input and returns the complete value, or raises `JSONDecodeError`.
+    fn finish(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.state()?.finish(py)
+    }
+
+    /// `value` with the open string brought up to date (the partial layer's parser leaves it to this).
+    #[getter(_value)]
+    fn synced_value(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        self.state()?.synced_value(py)
+    }
+
+    /// How many containers have opened or closed; unchanged means the same containers are open.
+    #[getter(_containers)]
+    fn containers(&self) -> PyResult<u64> {
+        Ok(self.read()?.containers())
+    }
+
+    /// The partial object of the open path the last `_follow` described, with the open string as the
+    /// innermost value when `text` is true.
+    #[pyo3(name = "_snapshot")]
+    fn snapshot<'py>(&self, py: Python<'py>, text: bool) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.state()?.snapshot(py, text)
+    }
+
+    /// The partial layer's hookup: `step` appends every chunk to `parts`, and calls `settle()` when the
+    /// structure moved on (a key, value or container), which returns the new partial or `unchanged`.
+    #[pyo3(name = "_hook")]
+    fn hook(&self, parts: Py<PyList>, settle: Py<PyAny>, unchanged: Py<PyAny>) -> PyResult<()> {
+        self.state()?.hook(parts, settle, unchanged);
+        Ok(())
+    }
+
+    /// What `step` snapshots while only the open string grows: `specs` (see `snapshot`), with the string
+    /// when `text`; `hold`: a NotNull object may keep the snapshot at the last one, so compare.
+    /// `fast`: None, or the innermost frame as `(frame, raw, done, n, fields, item)` (see `Fast`).
+    #[pyo3(name = "_follow")]
+    #[pyo3(signature = (specs, text, hold, fast=None))]
+    fn follow(
+        &self,
+        specs: &Bound<'_, PyList>,
+        text: bool,
+        hold: bool,
+        fast: Option<&Bound<'_, PyTuple>>,
+    ) -> PyResult<()> {
+        self.state()?.follow(specs, text, hold, fast)
+    }
+
+    /// Whether the core took in a structural change itself since the last `_follow` (then the engine's
+    /// record of its innermost frame's open member is out of date).
+    #[getter(_touched)]
+    fn touched(&self) -> PyResult<bool> {
+        Ok(self.read()?.touched())
+    }
+
+    /// The last partial `step` or `settle()` made (None before any).
+    #[getter(_partial)]
+    fn partial(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        Ok(self.read()?.partial(py))
+    }
+
+    #[setter(_partial)]
+    fn set_partial(&self, value: Py<PyAny>) -> PyResult<()> {
+        self.state()?.set_partial(value);
+        Ok(())
+    }
+
+    /// The partial layer's per-chunk step: feeds `chunk`; returns the new partial, or the `unchanged`
+    /// marker given to `_hook` if nothing visible changed. Doing the common case here (only the open
+    /// string grew) spares a Python call per chunk.
+    #[pyo3(name = "_step")]
+    fn step<'py>(&self, py: Python<'py>, chunk: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let settle = self.state()?.step(py, chunk)?;
+        // The borrow has ended: `settle` reads this parser.
         match settle {
-            Some(f) => f.bind(py).call0(),
-            None => Ok(py.None().into_bound(py)),
+            Ok(partial) => Ok(partial),
+            Err(Some(f)) => f.bind(py).call0(),
+            Err(None) => Ok(py.None().into_bound(py)),
         }
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // A collection that starts inside a call on this parser finds it borrowed: its references
+        // then count as held from outside, which keeps them alive (PyO3 does the same for its cells).
+        let Ok(state) = self.state.0.try_borrow() else {
+            return Ok(());
+        };
         // `settle` is a method of the engine that owns this parser: a cycle only the GC can break.
-        let f = &self.follow;
+        let f = &state.follow;
         for obj in [&f.settle, &f.partial, &f.unchanged].into_iter().flatten() {
             visit.call(obj)?;
         }
@@ -856,45 +1071,43 @@ impl PyParser {
         Ok(())
     }
 
-    fn __clear__(&mut self) {
-        self.follow = Follow::default();
+    fn __clear__(&self) {
+        if let Ok(mut state) = self.state.0.try_borrow_mut() {
+            state.follow = Follow::default();
+        }
     }
 
     /// Keys and indices of the innermost visible value still open; `()` is the root, `None` nothing.
     #[getter]
     fn open_path<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        self.builder.open_path(py, &self.parser)
+        let state = self.read()?;
+        state.builder.open_path(py, &state.parser)
     }
 
     /// True once one whole top-level value has been read.
     #[getter]
-    fn complete(&self) -> bool {
-        self.parser.is_complete()
+    fn complete(&self) -> PyResult<bool> {
+        Ok(self.read()?.parser.is_complete())
     }
 
     /// Number of containers now open.
     #[getter]
-    fn depth(&self) -> usize {
-        self.parser.depth()
+    fn depth(&self) -> PyResult<usize> {
+        Ok(self.read()?.parser.depth())
     }
 
-    fn __repr__(&self) -> String {
-        let o = self.parser.options();
-        format!(
+    fn __repr__(&self) -> PyResult<String> {
+        let state = self.read()?;
+        let p = &state.parser;
+        let o = p.options();
+        let py_bool = |b: bool| if b { "True" } else { "False" };
+        Ok(format!(
             "Parser(lenient={}, max_depth={}, depth={}, complete={})",
-            if o.mode == Mode::Lenient {
-                "True"
-            } else {
-                "False"
-            },
+            py_bool(o.mode == Mode::Lenient),
             o.max_depth,
-            self.parser.depth(),
-            if self.parser.is_complete() {
-                "True"
-            } else {
-                "False"
-            }
-        )
+            p.depth(),
+            py_bool(p.is_complete()),
+        ))
     }
 }
 
@@ -902,7 +1115,8 @@ impl PyParser {
 #[pyfunction]
 #[pyo3(signature = (text, *, lenient = false))]
 fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, lenient: bool) -> PyResult<Py<PyAny>> {
-    let mut p = PyParser::new(py, lenient, Options::default().max_depth);
+    let mut p = State::new(py, lenient, Options::default().max_depth);
+    p.builder.grow = false;
     p.feed(py, text)?;
     Ok(p.builder.root(py))
 }
@@ -916,8 +1130,8 @@ fn parse_partial(py: Python<'_>, text: &Bound<'_, PyAny>, lenient: bool) -> PyRe
 fn value_member(py: Python<'_>, cls: &Bound<'_, PyType>) -> PyResult<()> {
     let probe = Bound::new(py, PyParser::new(py, false, 1))?;
     let offset = {
-        let inner = probe.borrow();
-        let field = &inner.builder.root as *const RootSlot as usize;
+        let state = probe.get().read()?;
+        let field = &state.builder.root as *const RootSlot as usize;
         field - probe.as_ptr() as usize
     };
     let size: usize = cls.getattr("__basicsize__")?.extract()?;
@@ -940,11 +1154,22 @@ fn value_member(py: Python<'_>, cls: &Bound<'_, PyType>) -> PyResult<()> {
     cls.setattr("value", descr)
 }
 
+/// Whether this interpreter's `str` layout passed the check that lets open strings grow in place.
+#[pyfunction]
+fn _grows_strings_in_place(py: Python<'_>) -> bool {
+    live_str::supported(py)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyParser>()?;
     value_member(m.py(), &m.py().get_type::<PyParser>())?;
     m.add_function(wrap_pyfunction!(parse_partial, m)?)?;
+    // Private (not in `__all__`): for tests.
+    m.setattr(
+        "_grows_strings_in_place",
+        wrap_pyfunction!(_grows_strings_in_place, m)?,
+    )?;
     m.add_function(wrap_pyfunction!(snapshot::build_partial, m)?)?;
     m.add_function(wrap_pyfunction!(snapshot::same_partial, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -1,0 +1,430 @@
+//! The open string's `str`, grown in place while nothing but its container refers to it.
+//!
+//! Reading `value` after every chunk needs the open string's `str` current after every chunk. A new
+//! `str` each time costs an allocation, a copy of all the text so far, a dict store and a free: on the
+//! Catalog workload (strings of ~200 characters, many with an emoji, so 4 bytes a character) that was
+//! ~150 of the ~275 ns a chunk cost. CPython appends in place for `s += t` when `s` has no other
+//! reference; a [`LiveStr`] does the same for the open string, into room it was made with: while its
+//! container and this parser hold the only references, and nothing cached its hash or its UTF-8 form
+//! or interned it, the new characters go after the old ones and the length grows. A `str` anyone else
+//! holds is never touched: the next chunk puts a new one in its place.
+//!
+//! `str`'s layout is not part of the stable ABI. It is measured once, at import, on probe strings
+//! and checked against what the public API reports, down to growing a probe of every kind and
+//! comparing it with the same text made the usual way; any mismatch turns growing in place off.
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyString;
+
+/// Where CPython keeps a compact `str`'s fields, as measured on this interpreter.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    /// Where the characters start in an ASCII string, and in any other compact string.
+    ascii_data: usize,
+    compact_data: usize,
+    /// The cached UTF-8 form's pointer in a non-ASCII string.
+    utf8: usize,
+    /// The cached `wchar_t` form's pointer and (non-ASCII strings) its length: 3.10 and 3.11 only.
+    /// Where `wchar_t` is 4 bytes, a 4-byte-kind string's `wchar_t` form is its characters.
+    wstr: Option<(usize, usize)>,
+}
+
+impl Layout {
+    /// Where `obj`'s characters start.
+    fn data(&self, obj: *mut ffi::PyObject) -> *mut u8 {
+        let ascii = state(obj).3;
+        // SAFETY: inside the object: every compact `str` has its characters after its header.
+        unsafe {
+            obj.cast::<u8>().add(match ascii {
+                true => self.ascii_data,
+                false => self.compact_data,
+            })
+        }
+    }
+
+    /// Sets `obj`'s length to `len` characters (and its `wchar_t` form's, where that is its
+    /// characters). SAFETY: `obj` is a private compact `str` with room for `len` characters.
+    unsafe fn set_len(&self, obj: *mut ffi::PyObject, len: usize) {
+        let at = |off: usize| obj.cast::<u8>().add(off).cast::<ffi::Py_ssize_t>();
+        std::ptr::write_unaligned(at(LENGTH), len as ffi::Py_ssize_t);
+        if let Some((wstr, wstr_len)) = self.wstr {
+            if read::<*mut u8>(obj, wstr) == self.data(obj) {
+                std::ptr::write_unaligned(at(wstr_len), len as ffi::Py_ssize_t);
+            }
+        }
+    }
+
+    /// Whether `obj`'s `wchar_t` form is unset, or is its characters.
+    fn wstr_is_data(&self, obj: *mut ffi::PyObject) -> bool {
+        match self.wstr {
+            None => true,
+            // SAFETY: `wstr` is inside every `str`'s header on the interpreters that have it.
+            Some((wstr, _)) => unsafe {
+                let w = read::<*mut u8>(obj, wstr);
+                w.is_null() || (state(obj).1 == 4 && w == self.data(obj))
+            },
+        }
+    }
+}
+
+/// The fields every CPython 3 `str` starts with after the object header: length, hash, state bits.
+const LENGTH: usize = 16;
+const HASH: usize = 24;
+const STATE: usize = 32;
+
+static LAYOUT: PyOnceLock<Option<Layout>> = PyOnceLock::new();
+
+/// Whether strings can grow in place on this interpreter (measures the layout on first use).
+pub(super) fn supported(py: Python<'_>) -> bool {
+    layout(py).is_some()
+}
+
+fn layout(py: Python<'_>) -> Option<Layout> {
+    *LAYOUT.get_or_init(py, || measure(py))
+}
+
+/// SAFETY (for the readers below): `obj` is a live `str` and `at` lies inside its header.
+unsafe fn read<T: Copy>(obj: *mut ffi::PyObject, at: usize) -> T {
+    std::ptr::read_unaligned(obj.cast::<u8>().add(at).cast::<T>())
+}
+
+/// The state bits: interned (2 bits), kind (3), compact (1), ascii (1), as in every CPython 3.
+fn state(obj: *mut ffi::PyObject) -> (u32, u32, bool, bool) {
+    // SAFETY: every `str` has the state word at `STATE` (checked by `measure`).
+    let s: u32 = unsafe { read(obj, STATE) };
+    (s & 3, (s >> 2) & 7, (s >> 5) & 1 == 1, (s >> 6) & 1 == 1)
+}
+
+/// The largest code point a string of this kind holds.
+fn max_char(kind: u32, ascii: bool) -> u32 {
+    match (kind, ascii) {
+        (1, true) => 0x7f,
+        (1, false) => 0xff,
+        (2, _) => 0xffff,
+        _ => 0x10ffff,
+    }
+}
+
+/// Decodes the whole WTF-8 character at the start of `b`: (code point, bytes), or None if cut.
+fn next_char(b: &[u8]) -> Option<(u32, usize)> {
+    let b0 = u32::from(*b.first()?);
+    let cont = |i: usize| b.get(i).map(|&c| u32::from(c) & 0x3f);
+    Some(match b0 {
+        0..=0x7f => (b0, 1),
+        0xc0..=0xdf => ((b0 & 0x1f) << 6 | cont(1)?, 2),
+        0xe0..=0xef => ((b0 & 0x0f) << 12 | cont(1)? << 6 | cont(2)?, 3),
+        _ => (
+            (b0 & 0x07) << 18 | cont(1)? << 12 | cont(2)? << 6 | cont(3)?,
+            4,
+        ),
+    })
+}
+
+/// A `str` made with room to grow, and how much of it is in use.
+pub(super) struct LiveStr {
+    obj: Py<PyString>,
+    layout: Layout,
+    /// Characters in use, and characters it has room for.
+    len: usize,
+    cap: usize,
+}
+
+impl LiveStr {
+    /// A new `str` of `text` (whole WTF-8 characters; `lone`: it holds lone surrogates) with room
+    /// for as many characters again (128 at least), or None where strings cannot grow in place.
+    pub(super) fn new(py: Python<'_>, text: &[u8], lone: bool) -> PyResult<Option<LiveStr>> {
+        match layout(py) {
+            Some(layout) => Self::make(py, layout, text, lone),
+            None => Ok(None),
+        }
+    }
+
+    fn make(py: Python<'_>, layout: Layout, text: &[u8], lone: bool) -> PyResult<Option<LiveStr>> {
+        let len = text.iter().filter(|&&b| b & 0xc0 != 0x80).count();
+        // Most strings an LLM writes fit in the first room: every time one outgrows it, the whole
+        // text is copied into a new `str`.
+        let room = len.max(128);
+        // NULs are ASCII: CPython picks the kind the text needs, and the room already ends the text
+        // with the NUL every `str` ends with.
+        let mut padded = Vec::with_capacity(text.len() + room);
+        padded.extend_from_slice(text);
+        padded.resize(text.len() + room, 0);
+        // SAFETY: pointer and length come from a live buffer; the result is a new reference or NULL.
+        let obj = unsafe {
+            let ptr = if lone {
+                ffi::PyUnicode_DecodeUTF8(
+                    padded.as_ptr().cast(),
+                    padded.len() as ffi::Py_ssize_t,
+                    c"surrogatepass".as_ptr(),
+                )
+            } else {
+                ffi::PyUnicode_FromStringAndSize(padded.as_ptr().cast(), padded.len() as _)
+            };
+            Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyString>()
+        };
+        let (_, _, compact, _) = state(obj.as_ptr());
+        if !compact || !layout.wstr_is_data(obj.as_ptr()) {
+            return Ok(None);
+        }
+        // SAFETY: a fresh, private `str` with `len + room` characters: shortening it is what
+        // CPython's own resize does before it reallocates.
+        unsafe { layout.set_len(obj.as_ptr(), len) };
+        Ok(Some(LiveStr {
+            obj: obj.unbind(),
+            layout,
+            len,
+            cap: len + room,
+        }))
+    }
+
+    /// The `str` itself.
+    pub(super) fn get(&self) -> &Py<PyString> {
+        &self.obj
+    }
+
+    /// Whether only its container and this record refer to it, and nothing is cached on it: then
+    /// no one can see it change but through the container.
+    fn private(&self, layout: &Layout) -> bool {
+        let obj = self.obj.as_ptr();
+        let (interned, _, _, ascii) = state(obj);
+        // SAFETY: `obj` is a live `str`; the offsets were checked by `measure`.
+        unsafe {
+            ffi::Py_REFCNT(obj) == 2
+                && interned == 0
+                && read::<ffi::Py_hash_t>(obj, HASH) == -1
+                && (ascii || read::<*const u8>(obj, layout.utf8).is_null())
+                && layout.wstr_is_data(obj)
+        }
+    }
+
+    /// Whether someone besides its container and this record holds it.
+    pub(super) fn shared(&self) -> bool {
+        // SAFETY: a live object.
+        unsafe { ffi::Py_REFCNT(self.obj.as_ptr()) > 2 }
+    }
+
+    /// Appends `tail` (whole WTF-8 characters) in place; false (and nothing changed) if the `str` is
+    /// not private (see `private`), lacks room, or is of a kind too narrow for the new characters.
+    /// The caller has checked that its container still holds it.
+    pub(super) fn append(&mut self, tail: &[u8]) -> bool {
+        let layout = self.layout;
+        if !self.private(&layout) {
+            return false;
+        }
+        let obj = self.obj.as_ptr();
+        let (_, kind, _, ascii) = state(obj);
+        let limit = max_char(kind, ascii);
+        // SAFETY (both writers below): the `str` has room for `cap` characters plus its NUL, each
+        // `kind` bytes wide, from its data on; no one else can see it (checked above); its length is
+        // raised last.
+        if tail.is_ascii() {
+            // The common case, and cheap: a byte a character, each fits any kind.
+            let n = tail.len();
+            if self.len + n > self.cap {
+                return false;
+            }
+            unsafe {
+                let base = layout.data(obj);
+                let at = self.len;
+                match kind {
+                    1 => std::ptr::copy_nonoverlapping(tail.as_ptr(), base.add(at), n),
+                    2 => {
+                        let dst = base.cast::<u16>().add(at);
+                        for (i, &b) in tail.iter().enumerate() {
+                            dst.add(i).write_unaligned(u16::from(b));
+                        }
+                    }
+                    _ => {
+                        let dst = base.cast::<u32>().add(at);
+                        for (i, &b) in tail.iter().enumerate() {
+                            dst.add(i).write_unaligned(u32::from(b));
+                        }
+                    }
+                }
+                self.finish(&layout, kind, at + n);
+            }
+            return true;
+        }
+        // First check that everything fits, then write: a refusal leaves the `str` as it was.
+        let mut n = 0;
+        let mut rest = tail;
+        while !rest.is_empty() {
+            match next_char(rest) {
+                Some((c, w)) if c <= limit => {
+                    n += 1;
+                    rest = &rest[w..];
+                }
+                _ => return false,
+            }
+        }
+        if self.len + n > self.cap {
+            return false;
+        }
+        unsafe {
+            let base = layout.data(obj);
+            let mut at = self.len;
+            let mut rest = tail;
+            while let Some((c, w)) = next_char(rest) {
+                match kind {
+                    1 => *base.add(at) = c as u8,
+                    2 => std::ptr::write_unaligned(base.add(at * 2).cast::<u16>(), c as u16),
+                    _ => std::ptr::write_unaligned(base.add(at * 4).cast::<u32>(), c),
+                }
+                at += 1;
+                rest = &rest[w..];
+            }
+            self.finish(&layout, kind, at);
+        }
+        true
+    }
+
+    /// Ends the text at `len` characters (its NUL, its length). SAFETY: as for `append`'s writers.
+    unsafe fn finish(&mut self, layout: &Layout, kind: u32, len: usize) {
+        let obj = self.obj.as_ptr();
+        let base = layout.data(obj);
+        match kind {
+            1 => *base.add(len) = 0,
+            2 => base.cast::<u16>().add(len).write_unaligned(0),
+            _ => base.cast::<u32>().add(len).write_unaligned(0),
+        }
+        layout.set_len(obj, len);
+        self.len = len;
+    }
+}
+
+/// Measures and checks the layout of `str` on this interpreter; None if anything is unexpected.
+fn measure(py: Python<'_>) -> Option<Layout> {
+    let check = || -> PyResult<Option<Layout>> {
+        // An ASCII string's characters are its UTF-8 form: the public API hands out their address.
+        let probe = PyString::new(py, "unspool layout probe");
+        let obj = probe.as_ptr();
+        let mut size: ffi::Py_ssize_t = 0;
+        // SAFETY: a live `str`; the result points into it (or is NULL on error).
+        let data = unsafe { ffi::PyUnicode_AsUTF8AndSize(obj, &mut size) };
+        if data.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let ascii_data = data as usize - obj as usize;
+        // 3.10 and 3.11 have a `wchar_t` pointer after the state, and a length for it after the
+        // UTF-8 pointer; 3.12 removed both.
+        let (wstr, extra) = match ascii_data {
+            48 => (Some((40, ascii_data + 16)), 24),
+            40 => (None, 16),
+            _ => return Ok(None),
+        };
+        let layout = Layout {
+            ascii_data,
+            compact_data: ascii_data + extra,
+            utf8: ascii_data + 8,
+            wstr,
+        };
+        // SAFETY: reads inside the header of live `str` objects, at offsets every CPython 3 has.
+        let fields_ok = unsafe {
+            read::<ffi::Py_ssize_t>(obj, LENGTH) == size
+                && read::<ffi::Py_hash_t>(obj, HASH) == -1
+                && ffi::PyObject_Hash(obj) == read::<ffi::Py_hash_t>(obj, HASH)
+                && state(obj) == (0, 1, true, true)
+                && wstr.is_none_or(|(w, _)| read::<*const u8>(obj, w).is_null())
+        };
+        if !fields_ok {
+            return Ok(None);
+        }
+        // Interning sets the state's low bits.
+        let unique = format!("unspool layout probe {:p}", obj);
+        // SAFETY: `s` is a new reference that `PyUnicode_InternInPlace` may replace.
+        let interned_ok = unsafe {
+            let mut s = ffi::PyUnicode_FromStringAndSize(unique.as_ptr().cast(), unique.len() as _);
+            if s.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            let fresh = state(s).0 == 0;
+            ffi::PyUnicode_InternInPlace(&mut s);
+            let marked = state(s).0 != 0;
+            ffi::Py_DECREF(s);
+            fresh && marked
+        };
+        if !interned_ok {
+            return Ok(None);
+        }
+        // Every kind: the characters where the layout says, the UTF-8 pointer unset until asked for.
+        for (text, kind, ascii) in [
+            ("abc", 1, true),
+            ("\u{e9}t\u{e9}", 1, false),
+            ("\u{3a9}x\u{3a9}", 2, false),
+            ("\u{1f600}y\u{1f600}", 4, false),
+        ] {
+            let s = PyString::new(py, text);
+            let obj = s.as_ptr();
+            if state(obj) != (0, kind, true, ascii) || !layout.wstr_is_data(obj) {
+                return Ok(None);
+            }
+            if let Some((w, w_len)) = layout.wstr {
+                // SAFETY: header fields of a live `str` on 3.10 and 3.11.
+                let (w, w_len) = unsafe { (read::<*const u8>(obj, w), read::<isize>(obj, w_len)) };
+                if !w.is_null() && w_len != text.chars().count() as isize {
+                    return Ok(None);
+                }
+            }
+            let base = if ascii {
+                layout.ascii_data
+            } else {
+                layout.compact_data
+            };
+            for (i, c) in text.chars().enumerate() {
+                // SAFETY: `i` is inside the string's characters, each `kind` bytes wide.
+                let raw = unsafe {
+                    match kind {
+                        1 => u32::from(read::<u8>(obj, base + i)),
+                        2 => u32::from(read::<u16>(obj, base + 2 * i)),
+                        _ => read::<u32>(obj, base + 4 * i),
+                    }
+                };
+                if raw != u32::from(c) {
+                    return Ok(None);
+                }
+            }
+            if !ascii {
+                // SAFETY: as above; `PyUnicode_AsUTF8AndSize` caches the UTF-8 form in the string.
+                let cached = unsafe {
+                    let before = read::<*const u8>(obj, layout.utf8).is_null();
+                    let utf8 = ffi::PyUnicode_AsUTF8AndSize(obj, &mut size);
+                    before && !utf8.is_null() && read::<*const u8>(obj, layout.utf8) == utf8.cast()
+                };
+                if !cached {
+                    return Ok(None);
+                }
+            }
+        }
+        // End to end: grow a probe of every kind in place and compare it with the same text made
+        // the usual way (equality, hash, length, UTF-8 form).
+        for (head, tail) in [
+            ("head ", "and tail"),
+            ("t\u{ea}te ", "\u{e0} queue"),
+            ("\u{3a9} ", "\u{3a9}\u{3a9} end"),
+            ("\u{1f600} ", "smile \u{1f600}"),
+        ] {
+            let Some(mut live) = LiveStr::make(py, layout, head.as_bytes(), false)? else {
+                return Ok(None);
+            };
+            // A bare `LiveStr` has one reference; `private` expects its container's too.
+            let container = live.get().clone_ref(py);
+            let grew = live.append(tail.as_bytes());
+            drop(container);
+            let whole = format!("{head}{tail}");
+            let made = PyString::new(py, &whole);
+            let grown = live.get().bind(py);
+            if !grew
+                || !grown.as_any().eq(&made)?
+                || grown.hash()? != made.hash()?
+                || grown.len()? != whole.chars().count()
+                || grown.to_str()? != whole
+            {
+                return Ok(None);
+            }
+        }
+        Ok(Some(layout))
+    };
+    check().ok().flatten()
+}
