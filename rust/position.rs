@@ -12,7 +12,8 @@ pub(crate) struct Tracker {
     start: Position,
     /// Character offset of the first character of the current line.
     line_start_char: usize,
-    /// The last `KEEP` bytes before the chunk being parsed, oldest first.
+    /// The last `KEEP` bytes before the chunk being parsed, as a ring: input byte `i` is at
+    /// `i % KEEP`. (Shifting a flat buffer cost two `memmove` calls a chunk.)
     recent: [u8; KEEP],
 }
 
@@ -71,7 +72,9 @@ impl Tracker {
     pub(crate) fn excerpt(&self, chunk: &[u8], offset: usize) -> String {
         let offset = offset.min(chunk.len());
         let kept = self.start.byte.min(KEEP);
-        let mut bytes = self.recent[KEEP - kept..].to_vec();
+        let mut bytes: Vec<u8> = (self.start.byte - kept..self.start.byte)
+            .map(|i| self.recent[i % KEEP])
+            .collect();
         // The kept bytes may begin inside a character: drop its continuation bytes.
         let cut = bytes.iter().take_while(|&&b| b & 0xC0 == 0x80).count();
         bytes.drain(..cut);
@@ -90,25 +93,35 @@ impl Tracker {
 
     /// Moves past a fully parsed chunk.
     pub(crate) fn advance(&mut self, chunk: &[u8]) {
-        let chars = chars_in(chunk);
-        // Token-sized chunks are the common case; a plain scan beats memchr's setup there.
-        let last_newline = if chunk.len() < 16 {
-            chunk.iter().rposition(|&b| b == b'\n')
+        let at = self.start.byte;
+        if chunk.len() < 16 {
+            // Token-sized chunks are the common case: one pass does it all.
+            let (mut continuation, mut newlines, mut last_newline) = (0, 0, None);
+            for (i, &b) in chunk.iter().enumerate() {
+                continuation += usize::from(b & 0xC0 == 0x80);
+                if b == b'\n' {
+                    newlines += 1;
+                    last_newline = Some(i);
+                }
+                self.recent[(at + i) % KEEP] = b;
+            }
+            if let Some(i) = last_newline {
+                self.start.line += newlines;
+                self.line_start_char = self.start.char + chars_in(&chunk[..=i]);
+            }
+            self.start.char += chunk.len() - continuation;
         } else {
-            memchr::memrchr(b'\n', chunk)
-        };
-        if let Some(i) = last_newline {
-            self.start.line += memchr::memchr_iter(b'\n', chunk).count();
-            self.line_start_char = self.start.char + chars_in(&chunk[..=i]);
-        }
-        // The last KEEP bytes, oldest first: one 64-byte copy for a large chunk, a shift for a small one.
-        if chunk.len() >= KEEP {
-            self.recent.copy_from_slice(&chunk[chunk.len() - KEEP..]);
-        } else {
-            self.recent.copy_within(chunk.len().., 0);
-            self.recent[KEEP - chunk.len()..].copy_from_slice(chunk);
+            if let Some(i) = memchr::memrchr(b'\n', chunk) {
+                self.start.line += memchr::memchr_iter(b'\n', chunk).count();
+                self.line_start_char = self.start.char + chars_in(&chunk[..=i]);
+            }
+            let tail = &chunk[chunk.len().saturating_sub(KEEP)..];
+            let from = at + chunk.len() - tail.len();
+            for (i, &b) in tail.iter().enumerate() {
+                self.recent[(from + i) % KEEP] = b;
+            }
+            self.start.char += chars_in(chunk);
         }
         self.start.byte += chunk.len();
-        self.start.char += chars;
     }
 }

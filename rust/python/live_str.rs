@@ -44,18 +44,6 @@ impl Layout {
         }
     }
 
-    /// Sets `obj`'s length to `len` characters (and its `wchar_t` form's, where that is its
-    /// characters). SAFETY: `obj` is a private compact `str` with room for `len` characters.
-    unsafe fn set_len(&self, obj: *mut ffi::PyObject, len: usize) {
-        let at = |off: usize| obj.cast::<u8>().add(off).cast::<ffi::Py_ssize_t>();
-        std::ptr::write_unaligned(at(LENGTH), len as ffi::Py_ssize_t);
-        if let Some((wstr, wstr_len)) = self.wstr {
-            if read::<*mut u8>(obj, wstr) == self.data(obj) {
-                std::ptr::write_unaligned(at(wstr_len), len as ffi::Py_ssize_t);
-            }
-        }
-    }
-
     /// Whether `obj`'s `wchar_t` form is unset, or is its characters.
     fn wstr_is_data(&self, obj: *mut ffi::PyObject) -> bool {
         match self.wstr {
@@ -125,7 +113,16 @@ fn next_char(b: &[u8]) -> Option<(u32, usize)> {
 /// A `str` made with room to grow, and how much of it is in use.
 pub(super) struct LiveStr {
     obj: Py<PyString>,
-    layout: Layout,
+    /// Bytes a character (1, 2 or 4), the largest code point that kind holds, and where the
+    /// characters start: fixed for the object's life, so read once.
+    kind: u32,
+    limit: u32,
+    data: usize,
+    /// Where the cached UTF-8 pointer is (None for ASCII: its characters are its UTF-8 form).
+    utf8: Option<usize>,
+    /// 3.10 and 3.11: where the `wchar_t` pointer and its length are, and the pointer's only
+    /// allowed value (null, or the characters themselves).
+    wstr: Option<(usize, usize, usize)>,
     /// Characters in use, and characters it has room for.
     len: usize,
     cap: usize,
@@ -164,19 +161,29 @@ impl LiveStr {
             };
             Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyString>()
         };
-        let (_, _, compact, _) = state(obj.as_ptr());
-        if !compact || !layout.wstr_is_data(obj.as_ptr()) {
+        let ptr = obj.as_ptr();
+        let (_, kind, compact, ascii) = state(ptr);
+        if !compact || !layout.wstr_is_data(ptr) {
             return Ok(None);
         }
-        // SAFETY: a fresh, private `str` with `len + room` characters: shortening it is what
-        // CPython's own resize does before it reallocates.
-        unsafe { layout.set_len(obj.as_ptr(), len) };
-        Ok(Some(LiveStr {
+        let data = layout.data(ptr) as usize - ptr as usize;
+        let mut live = LiveStr {
             obj: obj.unbind(),
-            layout,
+            kind,
+            limit: max_char(kind, ascii),
+            data,
+            utf8: (!ascii).then_some(layout.utf8),
+            // SAFETY: `w` is inside the header (checked by `measure`).
+            wstr: layout
+                .wstr
+                .map(|(w, w_len)| (w, w_len, unsafe { read::<usize>(ptr, w) })),
             len,
             cap: len + room,
-        }))
+        };
+        // SAFETY: a fresh, private `str` with `len + room` characters: shortening it is what
+        // CPython's own resize does before it reallocates (the room's NULs end it already).
+        unsafe { live.set_len(len) };
+        Ok(Some(live))
     }
 
     /// The `str` itself.
@@ -186,17 +193,34 @@ impl LiveStr {
 
     /// Whether only its container and this record refer to it, and nothing is cached on it: then
     /// no one can see it change but through the container.
-    fn private(&self, layout: &Layout) -> bool {
+    fn private(&self) -> bool {
         let obj = self.obj.as_ptr();
-        let (interned, _, _, ascii) = state(obj);
         // SAFETY: `obj` is a live `str`; the offsets were checked by `measure`.
         unsafe {
             ffi::Py_REFCNT(obj) == 2
-                && interned == 0
+                // (interning hashes a string, so the hash check covers it too)
+                && state(obj).0 == 0
                 && read::<ffi::Py_hash_t>(obj, HASH) == -1
-                && (ascii || read::<*const u8>(obj, layout.utf8).is_null())
-                && layout.wstr_is_data(obj)
+                && self.utf8.is_none_or(|u| read::<usize>(obj, u) == 0)
+                && self.wstr.is_none_or(|(w, _, allowed)| read::<usize>(obj, w) == allowed)
         }
+    }
+
+    /// Sets the length to `len` characters (and the `wchar_t` form's, where that is the
+    /// characters). SAFETY: the `str` is private and has room for `len` characters.
+    unsafe fn set_len(&mut self, len: usize) {
+        let obj = self.obj.as_ptr().cast::<u8>();
+        obj.add(LENGTH)
+            .cast::<ffi::Py_ssize_t>()
+            .write_unaligned(len as ffi::Py_ssize_t);
+        if let Some((_, w_len, allowed)) = self.wstr {
+            if allowed != 0 {
+                obj.add(w_len)
+                    .cast::<ffi::Py_ssize_t>()
+                    .write_unaligned(len as ffi::Py_ssize_t);
+            }
+        }
+        self.len = len;
     }
 
     /// Whether someone besides its container and this record holds it.
@@ -209,13 +233,11 @@ impl LiveStr {
     /// not private (see `private`), lacks room, or is of a kind too narrow for the new characters.
     /// The caller has checked that its container still holds it.
     pub(super) fn append(&mut self, tail: &[u8]) -> bool {
-        let layout = self.layout;
-        if !self.private(&layout) {
+        if !self.private() {
             return false;
         }
-        let obj = self.obj.as_ptr();
-        let (_, kind, _, ascii) = state(obj);
-        let limit = max_char(kind, ascii);
+        let kind = self.kind;
+        let limit = self.limit;
         // SAFETY (both writers below): the `str` has room for `cap` characters plus its NUL, each
         // `kind` bytes wide, from its data on; no one else can see it (checked above); its length is
         // raised last.
@@ -226,10 +248,17 @@ impl LiveStr {
                 return false;
             }
             unsafe {
-                let base = layout.data(obj);
+                let base = self.base();
                 let at = self.len;
                 match kind {
-                    1 => std::ptr::copy_nonoverlapping(tail.as_ptr(), base.add(at), n),
+                    // A loop, not `copy_nonoverlapping`: chunks are a few bytes, and the call to
+                    // `memcpy` cost more than the copy.
+                    1 => {
+                        let dst = base.add(at);
+                        for (i, &b) in tail.iter().enumerate() {
+                            *dst.add(i) = b;
+                        }
+                    }
                     2 => {
                         let dst = base.cast::<u16>().add(at);
                         for (i, &b) in tail.iter().enumerate() {
@@ -243,7 +272,7 @@ impl LiveStr {
                         }
                     }
                 }
-                self.finish(&layout, kind, at + n);
+                self.finish(at + n);
             }
             return true;
         }
@@ -263,7 +292,7 @@ impl LiveStr {
             return false;
         }
         unsafe {
-            let base = layout.data(obj);
+            let base = self.base();
             let mut at = self.len;
             let mut rest = tail;
             while let Some((c, w)) = next_char(rest) {
@@ -275,22 +304,26 @@ impl LiveStr {
                 at += 1;
                 rest = &rest[w..];
             }
-            self.finish(&layout, kind, at);
+            self.finish(at);
         }
         true
     }
 
     /// Ends the text at `len` characters (its NUL, its length). SAFETY: as for `append`'s writers.
-    unsafe fn finish(&mut self, layout: &Layout, kind: u32, len: usize) {
-        let obj = self.obj.as_ptr();
-        let base = layout.data(obj);
-        match kind {
+    unsafe fn finish(&mut self, len: usize) {
+        let base = self.base();
+        match self.kind {
             1 => *base.add(len) = 0,
             2 => base.cast::<u16>().add(len).write_unaligned(0),
             _ => base.cast::<u32>().add(len).write_unaligned(0),
         }
-        layout.set_len(obj, len);
-        self.len = len;
+        self.set_len(len);
+    }
+
+    /// Where the characters start.
+    fn base(&self) -> *mut u8 {
+        // SAFETY: `data` is inside the object (measured on it when it was made).
+        unsafe { self.obj.as_ptr().cast::<u8>().add(self.data) }
     }
 }
 
