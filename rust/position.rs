@@ -116,10 +116,11 @@ impl Tracker {
                 self.line_start_char = self.start.char + chars_in(&chunk[..=i]);
             }
             let tail = &chunk[chunk.len().saturating_sub(KEEP)..];
-            let from = at + chunk.len() - tail.len();
-            for (i, &b) in tail.iter().enumerate() {
-                self.recent[(from + i) % KEEP] = b;
-            }
+            // At most two copies: up to the ring's end, then from its start.
+            let from = (at + chunk.len() - tail.len()) % KEEP;
+            let first = (KEEP - from).min(tail.len());
+            self.recent[from..from + first].copy_from_slice(&tail[..first]);
+            self.recent[..tail.len() - first].copy_from_slice(&tail[first..]);
             self.start.char += chars_in(chunk);
         }
         self.start.byte += chunk.len();
