@@ -185,6 +185,29 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
+/// The index of the first byte below 0x20 (a control character), eight bytes at a time.
+fn first_control(s: &[u8]) -> Option<usize> {
+    const LOW: u64 = 0x2020_2020_2020_2020;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = s.chunks_exact(8);
+    let mut base = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes(w.try_into().expect("8 bytes"));
+        // A byte below 0x20 borrows and sets its top bit; a borrow only runs upwards, so the lowest
+        // flagged byte is always a real one.
+        let m = x.wrapping_sub(LOW) & !x & HIGH;
+        if m != 0 {
+            return Some(base + (m.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&b| b < 0x20)
+        .map(|k| base + k)
+}
+
 fn utf8_width(lead: u8) -> usize {
     match lead {
         0xC0..=0xDF => 2,
@@ -518,20 +541,24 @@ impl Parser {
             match self.state {
                 State::Str => {
                     let rest = &chunk[i..];
-                    // Token-sized chunks are the common case; a plain scan beats memchr's setup there.
+                    // Where the plain text ends: a quote, a backslash, or (strict) a control
+                    // character. Token-sized chunks are the common case: one plain scan for all
+                    // three beats memchr's setup and a second pass there.
                     let end = if rest.len() < 16 {
                         rest.iter()
-                            .position(|&b| b == b'"' || b == b'\\')
+                            .position(|&b| b == b'"' || b == b'\\' || (b < 0x20 && !lenient))
                             .unwrap_or(rest.len())
                     } else {
-                        memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len())
-                    };
-                    let span = &rest[..end];
-                    if !lenient {
-                        if let Some(k) = span.iter().position(|&b| b < 0x20) {
-                            return Err((ErrorKind::ControlCharacter(span[k] as char), i + k));
+                        let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                        match lenient {
+                            true => end,
+                            false => first_control(&rest[..end]).unwrap_or(end),
                         }
+                    };
+                    if let Some(&b) = rest.get(end).filter(|&&b| b < 0x20) {
+                        return Err((ErrorKind::ControlCharacter(b as char), i + end));
                     }
+                    let span = &rest[..end];
                     if !span.is_empty() {
                         self.flush_pending_high();
                         self.scratch.extend_from_slice(span);
