@@ -494,6 +494,18 @@ def test_an_open_string_a_consumer_took_out_or_replaced_is_put_back() -> None:
     assert p.finish() == {"a": "abcdefghi"} and taken == "abc"
 
 
+def test_an_open_string_held_past_its_close_is_never_reused() -> None:
+    # The core reuses the `str` of a closed string for the next one, unless someone kept it.
+    p = Parser()
+    p.feed('["abc')
+    held = open_str(p)
+    p.feed('", "x')
+    p.feed("yz")
+    assert held == "abc" and p.value == ["abc", "xyz"]
+    p.feed('", "q", "r')
+    assert p.value == ["abc", "xyz", "q", "r"] and held == "abc"
+
+
 def test_parse_partial_returns_exact_strings() -> None:
     import sys
 

@@ -110,6 +110,24 @@ fn next_char(b: &[u8]) -> Option<(u32, usize)> {
     })
 }
 
+/// Which kind of `str` `text` (whole WTF-8 characters) needs: 0 ASCII, 1 Latin-1, 2 two bytes a
+/// character, 3 four.
+pub(super) fn kind_index(text: &[u8]) -> usize {
+    if text.is_ascii() {
+        return 0;
+    }
+    let (mut max, mut rest) = (0, text);
+    while let Some((c, w)) = next_char(rest) {
+        max = max.max(c);
+        rest = &rest[w..];
+    }
+    match max {
+        0..=0xff => 1,
+        0x100..=0xffff => 2,
+        _ => 3,
+    }
+}
+
 /// A `str` made with room to grow, and how much of it is in use.
 pub(super) struct LiveStr {
     obj: Py<PyString>,
@@ -191,13 +209,13 @@ impl LiveStr {
         &self.obj
     }
 
-    /// Whether only its container and this record refer to it, and nothing is cached on it: then
-    /// no one can see it change but through the container.
-    fn private(&self) -> bool {
+    /// Whether only `refs` references exist (its container's and this record's, or this record's
+    /// alone), and nothing is cached on it: then no one can see it change but through the container.
+    fn private(&self, refs: ffi::Py_ssize_t) -> bool {
         let obj = self.obj.as_ptr();
         // SAFETY: `obj` is a live `str`; the offsets were checked by `measure`.
         unsafe {
-            ffi::Py_REFCNT(obj) == 2
+            ffi::Py_REFCNT(obj) == refs
                 // (interning hashes a string, so the hash check covers it too)
                 && state(obj).0 == 0
                 && read::<ffi::Py_hash_t>(obj, HASH) == -1
@@ -233,9 +251,31 @@ impl LiveStr {
     /// not private (see `private`), lacks room, or is of a kind too narrow for the new characters.
     /// The caller has checked that its container still holds it.
     pub(super) fn append(&mut self, tail: &[u8]) -> bool {
-        if !self.private() {
-            return false;
+        self.private(2) && self.write(self.len, tail)
+    }
+
+    /// Makes this `str`, which its last container has let go of, hold `text` instead, to be put in
+    /// the next one: false (and nothing changed) unless it is this record's alone, has room, and its
+    /// kind is exactly the one `text` needs (a `str` always has the narrowest kind for its text).
+    /// Reusing one spares the allocation, and the first touch of new memory, per string an LLM
+    /// writes.
+    pub(super) fn restart(&mut self, text: &[u8]) -> bool {
+        self.kind_index() == kind_index(text) && self.private(1) && self.write(0, text)
+    }
+
+    /// Which of the four kinds of `str` it is (see `kind_index`).
+    pub(super) fn kind_index(&self) -> usize {
+        match self.limit {
+            0x7f => 0,
+            0xff => 1,
+            0xffff => 2,
+            _ => 3,
         }
+    }
+
+    /// Writes `tail` at character `at` and ends the text after it; false (and nothing changed) if it
+    /// does not fit. The caller has checked that no one else can see the `str`.
+    fn write(&mut self, at: usize, tail: &[u8]) -> bool {
         let kind = self.kind;
         let limit = self.limit;
         // SAFETY (both writers below): the `str` has room for `cap` characters plus its NUL, each
@@ -244,12 +284,11 @@ impl LiveStr {
         if tail.is_ascii() {
             // The common case, and cheap: a byte a character, each fits any kind.
             let n = tail.len();
-            if self.len + n > self.cap {
+            if at + n > self.cap {
                 return false;
             }
             unsafe {
                 let base = self.base();
-                let at = self.len;
                 match kind {
                     // A loop, not `copy_nonoverlapping`: chunks are a few bytes, and the call to
                     // `memcpy` cost more than the copy.
@@ -288,12 +327,12 @@ impl LiveStr {
                 _ => return false,
             }
         }
-        if self.len + n > self.cap {
+        if at + n > self.cap {
             return false;
         }
         unsafe {
             let base = self.base();
-            let mut at = self.len;
+            let mut at = at;
             let mut rest = tail;
             while let Some((c, w)) = next_char(rest) {
                 match kind {

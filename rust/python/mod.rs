@@ -125,6 +125,9 @@ struct Builder {
     /// Whether the open string's `str` may be grown in place (see `live_str`): not for one-shot
     /// parsing, where it would only waste room, nor for the partial layer, whose snapshots share it.
     grow: bool,
+    /// The last such `str` of each kind (see `live_str::kind_index`) its container let go of, to
+    /// hold a later open string if no one took it.
+    spares: [Option<LiveStr>; 4],
 }
 
 struct PySink<'a, 'py> {
@@ -203,6 +206,7 @@ impl Builder {
             containers: 0,
             error: None,
             grow: true,
+            spares: Default::default(),
         }
     }
 
@@ -279,6 +283,12 @@ impl Builder {
         Ok(())
     }
 
+    /// Keeps a `str` made with room that its container let go of, for a later open string.
+    fn keep_spare(&mut self, s: LiveStr) {
+        let i = s.kind_index();
+        self.spares[i] = Some(s);
+    }
+
     /// Brings the open string's `str` in its parent up to date with the parser.
     fn sync_open_string(&mut self, py: Python<'_>, parser: &Parser) -> PyResult<()> {
         let (Some(open), Some(text)) = (self.open.as_mut(), parser.open_string()) else {
@@ -304,7 +314,13 @@ impl Builder {
             }
         }
         let live = match self.grow && !open.taken {
-            true => LiveStr::new(py, bytes, lone)?,
+            true => {
+                let spare = &mut self.spares[live_str::kind_index(bytes)];
+                match spare.as_mut().is_some_and(|s| s.restart(bytes)) {
+                    true => spare.take(),
+                    false => LiveStr::new(py, bytes, lone)?,
+                }
+            }
             false => None,
         };
         let (s, shown) = match live {
@@ -334,7 +350,9 @@ impl Builder {
         self.place_string(py, s)?;
         let open = self.open.as_mut().expect("open");
         open.shown = len;
-        open.shown_str = shown;
+        if let Shown::Live(old) = std::mem::replace(&mut open.shown_str, shown) {
+            self.keep_spare(old);
+        }
         Ok(())
     }
 
@@ -422,8 +440,11 @@ impl Sink for PySink<'_, '_> {
         let len = text.wtf8().len();
         let r = wtf8_to_py(self.py, text).and_then(|s| self.b.place_string(self.py, s));
         self.record(r);
-        if self.b.open.take().is_some_and(|o| o.seen != len) {
-            self.b.changed = true;
+        if let Some(open) = self.b.open.take() {
+            self.b.changed |= open.seen != len;
+            if let Shown::Live(old) = open.shown_str {
+                self.b.keep_spare(old);
+            }
         }
     }
     fn number(&mut self, raw: &str, is_float: bool) {
