@@ -315,35 +315,31 @@ impl LiveStr {
             }
             return true;
         }
-        // First check that everything fits, then write: a refusal leaves the `str` as it was.
-        let mut n = 0;
-        let mut rest = tail;
-        while !rest.is_empty() {
-            match next_char(rest) {
-                Some((c, w)) if c <= limit => {
-                    n += 1;
-                    rest = &rest[w..];
-                }
-                _ => return false,
-            }
-        }
-        if at + n > self.cap {
-            return false;
-        }
+        // One pass, writing as it decodes: a character too wide for the kind, or no room left, ends
+        // the text where it was (past the length, nothing is visible) and refuses.
         unsafe {
             let base = self.base();
-            let mut at = at;
+            let mut end = at;
             let mut rest = tail;
             while let Some((c, w)) = next_char(rest) {
-                match kind {
-                    1 => *base.add(at) = c as u8,
-                    2 => std::ptr::write_unaligned(base.add(at * 2).cast::<u16>(), c as u16),
-                    _ => std::ptr::write_unaligned(base.add(at * 4).cast::<u32>(), c),
+                if c > limit || end >= self.cap {
+                    self.finish(at);
+                    return false;
                 }
-                at += 1;
+                match kind {
+                    1 => *base.add(end) = c as u8,
+                    2 => base.cast::<u16>().add(end).write_unaligned(c as u16),
+                    _ => base.cast::<u32>().add(end).write_unaligned(c),
+                }
+                end += 1;
                 rest = &rest[w..];
             }
-            self.finish(at);
+            if !rest.is_empty() {
+                // A cut character (never passed in): refuse it as well.
+                self.finish(at);
+                return false;
+            }
+            self.finish(end);
         }
         true
     }

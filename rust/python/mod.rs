@@ -314,13 +314,16 @@ impl Builder {
             }
         }
         let live = match self.grow && !open.taken {
-            true => {
+            // A string just begun reuses a spare; one that outgrew its room or its kind needs more
+            // room than a spare has (and finding its kind would read all of it).
+            true if !open.attached || bytes.len() <= 64 => {
                 let spare = &mut self.spares[live_str::kind_index(bytes)];
                 match spare.as_mut().is_some_and(|s| s.restart(bytes)) {
                     true => spare.take(),
                     false => LiveStr::new(py, bytes, lone)?,
                 }
             }
+            true => LiveStr::new(py, bytes, lone)?,
             false => None,
         };
         let (s, shown) = match live {
