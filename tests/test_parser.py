@@ -351,7 +351,7 @@ def test_changed_without_reading_value() -> None:
 
 def test_value_is_current_after_every_feed_and_read_only() -> None:
     # `value` is read straight from the parser's slot: every feed leaves it current, and a value held
-    # from before shows the open string as it was then (strings are never changed in place).
+    # from before shows the open string as it was then (a `str` someone holds never changes).
     p = Parser()
     p.feed('{"a": "x')
     held = p.value["a"]

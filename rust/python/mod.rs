@@ -1,9 +1,10 @@
 //! The PyO3 binding: `unspool._core.Parser`, a [`Parser`] whose sink builds Python objects.
 //!
 //! Closed values become Python objects once, when they close, and are never touched again. Containers
-//! on the open path are live `dict`/`list` objects that later feeds append to. The open string's text
-//! stays in Rust and becomes a `str` only when `value` is read, so a feed that only grows a string costs
-//! no Python allocation at all.
+//! on the open path are live `dict`/`list` objects that later feeds append to. The open string's `str`
+//! is brought up to date by every `feed` (`value` is a slot CPython reads directly); while nothing but
+//! its container holds that `str`, it grows in place (see `live_str`). The partial layer's parser
+//! leaves the open string to the layer, which brings it up to date only when it shows it.
 
 use std::cell::Cell;
 
