@@ -506,6 +506,34 @@ def test_an_open_string_held_past_its_close_is_never_reused() -> None:
     assert p.value == ["abc", "xyz", "q", "r"] and held == "abc"
 
 
+def test_a_parser_re_entered_during_a_feed_raises_and_keeps_its_state() -> None:
+    # A collection can start inside `feed` (it makes dicts); a gc callback that feeds the same parser
+    # then must get an error, not a half-updated parser.
+    import gc
+
+    p = Parser()
+    errors: list[BaseException] = []
+
+    def reenter(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            try:
+                p.feed("0")
+            except RuntimeError as e:
+                errors.append(e)
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(reenter)
+    gc.set_threshold(1)
+    try:
+        p.feed("[" + '{"a": "b"}, ' * 200)
+    finally:
+        gc.set_threshold(*threshold)
+        gc.callbacks.remove(reenter)
+    assert errors and all("in use" in str(e) for e in errors)
+    p.feed("1]")
+    assert p.finish() == [{"a": "b"}] * 200 + [1]
+
+
 def test_parse_partial_returns_exact_strings() -> None:
     import sys
 
