@@ -555,13 +555,14 @@ impl Parser {
                             false => first_control(&rest[..end]).unwrap_or(end),
                         }
                     };
-                    if let Some(&b) = rest.get(end).filter(|&&b| b < 0x20) {
-                        return Err((ErrorKind::ControlCharacter(b as char), i + end));
-                    }
                     let span = &rest[..end];
                     if !span.is_empty() {
                         self.flush_pending_high();
                         self.scratch.extend_from_slice(span);
+                    }
+                    // (after the text before it is taken in: what was received is kept)
+                    if let Some(&b) = rest.get(end).filter(|&&b| b < 0x20) {
+                        return Err((ErrorKind::ControlCharacter(b as char), i + end));
                     }
                     i += end;
                     if i < n {

@@ -263,6 +263,11 @@ impl LiveStr {
         self.kind_index() == kind_index(text) && self.private(1) && self.write(0, text)
     }
 
+    /// How many characters it has room for.
+    pub(super) fn capacity(&self) -> usize {
+        self.cap
+    }
+
     /// Which of the four kinds of `str` it is (see `kind_index`).
     pub(super) fn kind_index(&self) -> usize {
         match self.limit {
@@ -364,6 +369,12 @@ impl LiveStr {
 
 /// Measures and checks the layout of `str` on this interpreter; None if anything is unexpected.
 fn measure(py: Python<'_>) -> Option<Layout> {
+    // The versions this was tested on. The checks below see the layout, not every way a later
+    // CPython might use a `str` (a new cache, say): a newer one makes strings anew until tested.
+    let v = py.version_info();
+    if !((3, 10)..(3, 14)).contains(&(v.major, v.minor)) {
+        return None;
+    }
     let check = || -> PyResult<Option<Layout>> {
         // An ASCII string's characters are its UTF-8 form: the public API hands out their address.
         let probe = PyString::new(py, "unspool layout probe");

@@ -177,9 +177,11 @@ fn holds(
     let found = match frames.last().map(|f| &f.obj) {
         None => root.ptr(),
         Some(Node::Dict(d)) => match key {
-            // SAFETY: live objects; the result is borrowed (or NULL), compared and not kept. A `str`
-            // key's lookup runs no Python code and raises nothing. (`PyDict_GetItem` would save and
-            // restore the error state around it: 169 instructions a lookup against ~60.)
+            // SAFETY: live objects; the result is borrowed (or NULL), compared and not kept. The
+            // lookup can run Python code (a key a consumer put in the dict, with a colliding hash and
+            // its own `__eq__`), which could take the `str`: so the caller checks the reference count
+            // after this, never before. (`PyDict_GetItem` would save and restore the error state
+            // around it: 169 instructions a lookup against ~60.)
             Some(key) => unsafe { pyo3::ffi::PyDict_GetItemWithError(d.as_ptr(), key.as_ptr()) },
             None => return false,
         },
@@ -285,9 +287,13 @@ impl Builder {
     }
 
     /// Keeps a `str` made with room that its container let go of, for a later open string.
+    /// Only a small one: a short string reusing a big one would pin all its room for as long as
+    /// anyone keeps it.
     fn keep_spare(&mut self, s: LiveStr) {
-        let i = s.kind_index();
-        self.spares[i] = Some(s);
+        if s.capacity() <= 256 {
+            let i = s.kind_index();
+            self.spares[i] = Some(s);
+        }
     }
 
     /// Brings the open string's `str` in its parent up to date with the parser.
@@ -304,6 +310,7 @@ impl Builder {
         if open.attached && open.shown < len {
             if let Shown::Live(live) = &mut open.shown_str {
                 // Only a `str` its parent still holds can grow: a consumer may have taken it out.
+                // `append` checks the reference count after `holds`, which can run Python code.
                 let slot = (open.key.as_ref(), open.index);
                 if holds(py, &self.frames, &self.root, slot, live.get())
                     && live.append(&bytes[open.shown..])
@@ -780,7 +787,7 @@ impl State {
                 chunk.get_type().name()?
             )));
         };
-        self.check(py, r)?;
+        let checked = self.check(py, r);
         if let (Some(open), Some(text)) = (self.builder.open.as_mut(), self.parser.open_string()) {
             let len = text.wtf8().len();
             if len != open.seen {
@@ -788,12 +795,14 @@ impl State {
                 self.builder.changed = true;
             }
         }
-        // `value` is read straight from the slot, so the open string is brought up to date now. The
-        // partial layer (hooked) brings it up to date itself, only when it shows it.
-        if self.follow.settle.is_none() {
-            self.builder.sync_open_string(py, &self.parser)?;
-        }
-        Ok(self.builder.changed)
+        // `value` is read straight from the slot, so the open string is brought up to date now, even
+        // when this chunk ended in an error: the text before the error was received, and is kept.
+        // The partial layer (hooked) brings it up to date itself, only when it shows it.
+        let synced = match self.follow.settle {
+            None => self.builder.sync_open_string(py, &self.parser),
+            Some(_) => Ok(()),
+        };
+        checked.and(synced).map(|_| self.builder.changed)
     }
 
     /// Ends the input and returns the complete value, or raises `JSONDecodeError`.
