@@ -85,13 +85,17 @@ fn state(obj: *mut ffi::PyObject) -> (u32, u32, bool, bool) {
     (s & 3, (s >> 2) & 7, (s >> 5) & 1 == 1, (s >> 6) & 1 == 1)
 }
 
-/// The largest code point a string of this kind holds.
-fn max_char(kind: u32, ascii: bool) -> u32 {
+/// The four kinds of `str` by the largest code point each holds: ASCII, Latin-1, two bytes a
+/// character, four. A `str` always has the narrowest kind its text fits (else `==` breaks).
+const LIMITS: [u32; 4] = [0x7f, 0xff, 0xffff, 0x10ffff];
+
+/// Which of `LIMITS` a `str` with these state bits is.
+fn kind_of(kind: u32, ascii: bool) -> usize {
     match (kind, ascii) {
-        (1, true) => 0x7f,
-        (1, false) => 0xff,
-        (2, _) => 0xffff,
-        _ => 0x10ffff,
+        (1, true) => 0,
+        (1, false) => 1,
+        (2, _) => 2,
+        _ => 3,
     }
 }
 
@@ -110,9 +114,8 @@ fn next_char(b: &[u8]) -> Option<(u32, usize)> {
     })
 }
 
-/// Which kind of `str` `text` (whole WTF-8 characters) needs: 0 ASCII, 1 Latin-1, 2 two bytes a
-/// character, 3 four.
-pub(super) fn kind_index(text: &[u8]) -> usize {
+/// Which of `LIMITS` `text` (whole WTF-8 characters) needs.
+fn kind_index(text: &[u8]) -> usize {
     if text.is_ascii() {
         return 0;
     }
@@ -121,20 +124,52 @@ pub(super) fn kind_index(text: &[u8]) -> usize {
         max = max.max(c);
         rest = &rest[w..];
     }
-    match max {
-        0..=0xff => 1,
-        0x100..=0xffff => 2,
-        _ => 3,
+    LIMITS.iter().position(|&l| max <= l).unwrap_or(3)
+}
+
+/// The last small `LiveStr` of each kind that its container let go of, to hold a later open
+/// string if no one took it.
+#[derive(Default)]
+pub(super) struct Spares([Option<LiveStr>; 4]);
+
+impl Spares {
+    /// Keeps `s`, if small: a short string reusing a big one would pin all its room for as long as
+    /// anyone keeps it.
+    pub(super) fn keep(&mut self, s: LiveStr) {
+        if s.cap <= 256 {
+            let i = s.index;
+            self.0[i] = Some(s);
+        }
+    }
+
+    /// A spare refilled with `text` (see `LiveStr::restart`), if one can be.
+    pub(super) fn take_for(&mut self, text: &[u8]) -> Option<LiveStr> {
+        let spare = &mut self.0[kind_index(text)];
+        match spare.as_mut().is_some_and(|s| s.restart(text)) {
+            true => spare.take(),
+            false => None,
+        }
+    }
+}
+
+/// Writes code point `c` as character `at` of characters `kind` bytes wide from `base`.
+/// SAFETY: `at` is inside the room of a `str` no one else can see.
+#[inline(always)]
+unsafe fn put(base: *mut u8, kind: u32, at: usize, c: u32) {
+    match kind {
+        1 => *base.add(at) = c as u8,
+        2 => base.cast::<u16>().add(at).write_unaligned(c as u16),
+        _ => base.cast::<u32>().add(at).write_unaligned(c),
     }
 }
 
 /// A `str` made with room to grow, and how much of it is in use.
 pub(super) struct LiveStr {
     obj: Py<PyString>,
-    /// Bytes a character (1, 2 or 4), the largest code point that kind holds, and where the
-    /// characters start: fixed for the object's life, so read once.
+    /// Bytes a character (1, 2 or 4), which of `LIMITS` it is, and where the characters start:
+    /// fixed for the object's life, so read once.
     kind: u32,
-    limit: u32,
+    index: usize,
     data: usize,
     /// Where the cached UTF-8 pointer is (None for ASCII: its characters are its UTF-8 form).
     utf8: Option<usize>,
@@ -188,7 +223,7 @@ impl LiveStr {
         let mut live = LiveStr {
             obj: obj.unbind(),
             kind,
-            limit: max_char(kind, ascii),
+            index: kind_of(kind, ascii),
             data,
             utf8: (!ascii).then_some(layout.utf8),
             // SAFETY: `w` is inside the header (checked by `measure`).
@@ -259,62 +294,29 @@ impl LiveStr {
     /// kind is exactly the one `text` needs (a `str` always has the narrowest kind for its text).
     /// Reusing one spares the allocation, and the first touch of new memory, per string an LLM
     /// writes.
-    pub(super) fn restart(&mut self, text: &[u8]) -> bool {
-        self.kind_index() == kind_index(text) && self.private(1) && self.write(0, text)
-    }
-
-    /// How many characters it has room for.
-    pub(super) fn capacity(&self) -> usize {
-        self.cap
-    }
-
-    /// Which of the four kinds of `str` it is (see `kind_index`).
-    pub(super) fn kind_index(&self) -> usize {
-        match self.limit {
-            0x7f => 0,
-            0xff => 1,
-            0xffff => 2,
-            _ => 3,
-        }
+    fn restart(&mut self, text: &[u8]) -> bool {
+        self.index == kind_index(text) && self.private(1) && self.write(0, text)
     }
 
     /// Writes `tail` at character `at` and ends the text after it; false (and nothing changed) if it
     /// does not fit. The caller has checked that no one else can see the `str`.
     fn write(&mut self, at: usize, tail: &[u8]) -> bool {
         let kind = self.kind;
-        let limit = self.limit;
+        let limit = LIMITS[self.index];
         // SAFETY (both writers below): the `str` has room for `cap` characters plus its NUL, each
         // `kind` bytes wide, from its data on; no one else can see it (checked above); its length is
         // raised last.
         if tail.is_ascii() {
-            // The common case, and cheap: a byte a character, each fits any kind.
+            // The common case, and cheap: a byte a character, each fits any kind. (A loop: chunks
+            // are a few bytes, and a call to `memcpy` cost more than the copy.)
             let n = tail.len();
             if at + n > self.cap {
                 return false;
             }
             unsafe {
                 let base = self.base();
-                match kind {
-                    // A loop, not `copy_nonoverlapping`: chunks are a few bytes, and the call to
-                    // `memcpy` cost more than the copy.
-                    1 => {
-                        let dst = base.add(at);
-                        for (i, &b) in tail.iter().enumerate() {
-                            *dst.add(i) = b;
-                        }
-                    }
-                    2 => {
-                        let dst = base.cast::<u16>().add(at);
-                        for (i, &b) in tail.iter().enumerate() {
-                            dst.add(i).write_unaligned(u16::from(b));
-                        }
-                    }
-                    _ => {
-                        let dst = base.cast::<u32>().add(at);
-                        for (i, &b) in tail.iter().enumerate() {
-                            dst.add(i).write_unaligned(u32::from(b));
-                        }
-                    }
+                for (i, &b) in tail.iter().enumerate() {
+                    put(base, kind, at + i, u32::from(b));
                 }
                 self.finish(at + n);
             }
@@ -331,11 +333,7 @@ impl LiveStr {
                     self.finish(at);
                     return false;
                 }
-                match kind {
-                    1 => *base.add(end) = c as u8,
-                    2 => base.cast::<u16>().add(end).write_unaligned(c as u16),
-                    _ => base.cast::<u32>().add(end).write_unaligned(c),
-                }
+                put(base, kind, end, c);
                 end += 1;
                 rest = &rest[w..];
             }
@@ -351,12 +349,7 @@ impl LiveStr {
 
     /// Ends the text at `len` characters (its NUL, its length). SAFETY: as for `append`'s writers.
     unsafe fn finish(&mut self, len: usize) {
-        let base = self.base();
-        match self.kind {
-            1 => *base.add(len) = 0,
-            2 => base.cast::<u16>().add(len).write_unaligned(0),
-            _ => base.cast::<u32>().add(len).write_unaligned(0),
-        }
+        put(self.base(), self.kind, len, 0);
         self.set_len(len);
     }
 
@@ -446,11 +439,7 @@ fn measure(py: Python<'_>) -> Option<Layout> {
                     return Ok(None);
                 }
             }
-            let base = if ascii {
-                layout.ascii_data
-            } else {
-                layout.compact_data
-            };
+            let base = layout.data(obj) as usize - obj as usize;
             for (i, c) in text.chars().enumerate() {
                 // SAFETY: `i` is inside the string's characters, each `kind` bytes wide.
                 let raw = unsafe {

@@ -17,7 +17,7 @@ use pyo3::{intern, PyTraverseError, PyVisit};
 mod live_str;
 mod snapshot;
 
-use live_str::LiveStr;
+use live_str::{LiveStr, Spares};
 
 use crate::error::ParseError;
 use crate::parser::{JsonStr, Mode, Options, Parser, Sink};
@@ -126,9 +126,8 @@ struct Builder {
     /// Whether the open string's `str` may be grown in place (see `live_str`): not for one-shot
     /// parsing, where it would only waste room, nor for the partial layer, whose snapshots share it.
     grow: bool,
-    /// The last such `str` of each kind (see `live_str::kind_index`) its container let go of, to
-    /// hold a later open string if no one took it.
-    spares: [Option<LiveStr>; 4],
+    /// Such `str`s that their containers let go of, for later open strings.
+    spares: Spares,
 }
 
 struct PySink<'a, 'py> {
@@ -209,7 +208,7 @@ impl Builder {
             containers: 0,
             error: None,
             grow: true,
-            spares: Default::default(),
+            spares: Spares::default(),
         }
     }
 
@@ -286,16 +285,6 @@ impl Builder {
         Ok(())
     }
 
-    /// Keeps a `str` made with room that its container let go of, for a later open string.
-    /// Only a small one: a short string reusing a big one would pin all its room for as long as
-    /// anyone keeps it.
-    fn keep_spare(&mut self, s: LiveStr) {
-        if s.capacity() <= 256 {
-            let i = s.kind_index();
-            self.spares[i] = Some(s);
-        }
-    }
-
     /// Brings the open string's `str` in its parent up to date with the parser.
     fn sync_open_string(&mut self, py: Python<'_>, parser: &Parser) -> PyResult<()> {
         let (Some(open), Some(text)) = (self.open.as_mut(), parser.open_string()) else {
@@ -321,17 +310,14 @@ impl Builder {
                 open.taken = live.shared();
             }
         }
+        // A string just begun may reuse a spare; one that outgrew its room or its kind needs more
+        // room than a spare has (and finding its kind would read all of it).
+        let spare = (!open.attached || bytes.len() <= 64).then_some(&mut self.spares);
         let live = match self.grow && !open.taken {
-            // A string just begun reuses a spare; one that outgrew its room or its kind needs more
-            // room than a spare has (and finding its kind would read all of it).
-            true if !open.attached || bytes.len() <= 64 => {
-                let spare = &mut self.spares[live_str::kind_index(bytes)];
-                match spare.as_mut().is_some_and(|s| s.restart(bytes)) {
-                    true => spare.take(),
-                    false => LiveStr::new(py, bytes, lone)?,
-                }
-            }
-            true => LiveStr::new(py, bytes, lone)?,
+            true => match spare.and_then(|s| s.take_for(bytes)) {
+                Some(live) => Some(live),
+                None => LiveStr::new(py, bytes, lone)?,
+            },
             false => None,
         };
         let (s, shown) = match live {
@@ -362,7 +348,7 @@ impl Builder {
         let open = self.open.as_mut().expect("open");
         open.shown = len;
         if let Shown::Live(old) = std::mem::replace(&mut open.shown_str, shown) {
-            self.keep_spare(old);
+            self.spares.keep(old);
         }
         Ok(())
     }
@@ -454,7 +440,7 @@ impl Sink for PySink<'_, '_> {
         if let Some(open) = self.b.open.take() {
             self.b.changed |= open.seen != len;
             if let Shown::Live(old) = open.shown_str {
-                self.b.keep_spare(old);
+                self.b.spares.keep(old);
             }
         }
     }
