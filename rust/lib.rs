@@ -8,6 +8,7 @@ pub mod error;
 pub mod parser;
 mod position;
 pub mod value;
+mod word;
 
 #[cfg(feature = "python")]
 mod python;

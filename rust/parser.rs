@@ -6,6 +6,7 @@
 
 use crate::error::{ErrorKind, ParseError};
 use crate::position::Tracker;
+use crate::word;
 
 /// How strictly the input is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -206,6 +207,22 @@ fn first_control(s: &[u8]) -> Option<usize> {
         .iter()
         .position(|&b| b < 0x20)
         .map(|k| base + k)
+}
+
+/// Appends the first `n` bytes of `w` to `out`: one unaligned store (into room reserved for all 8)
+/// instead of a `memcpy` call whose size dispatch mispredicts on token-sized text.
+fn push_word(out: &mut Vec<u8>, w: u64, n: usize) {
+    debug_assert!(n <= 8);
+    out.reserve(8);
+    let len = out.len();
+    // SAFETY: `reserve` made room for 8 more bytes; only the first `n` are counted as initialised.
+    unsafe {
+        out.as_mut_ptr()
+            .add(len)
+            .cast::<[u8; 8]>()
+            .write_unaligned(w.to_le_bytes());
+        out.set_len(len + n);
+    }
 }
 
 fn utf8_width(lead: u8) -> usize {
@@ -544,22 +561,42 @@ impl Parser {
                     // Where the plain text ends: a quote, a backslash, or (strict) a control
                     // character. Token-sized chunks are the common case: one plain scan for all
                     // three beats memchr's setup and a second pass there.
-                    let end = if rest.len() < 16 {
-                        rest.iter()
-                            .position(|&b| b == b'"' || b == b'\\' || (b < 0x20 && !lenient))
-                            .unwrap_or(rest.len())
-                    } else {
-                        let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
-                        match lenient {
-                            true => end,
-                            false => first_control(&rest[..end]).unwrap_or(end),
+                    let end = if rest.len() <= 8 {
+                        // Token-sized: one word, no loop (see `word`); the text goes in as the
+                        // whole word, with only the span's length counted.
+                        let w = word::small(rest);
+                        let mut stops = word::equal(w, b'"') | word::equal(w, b'\\');
+                        if !lenient {
+                            stops |= word::control(w);
                         }
+                        let stops = stops & word::first(rest.len());
+                        let end = match stops {
+                            0 => rest.len(),
+                            _ => word::lowest(stops),
+                        };
+                        if end > 0 {
+                            self.flush_pending_high();
+                            push_word(&mut self.scratch, w, end);
+                        }
+                        end
+                    } else {
+                        let end = if rest.len() < 16 {
+                            rest.iter()
+                                .position(|&b| b == b'"' || b == b'\\' || (b < 0x20 && !lenient))
+                                .unwrap_or(rest.len())
+                        } else {
+                            let end = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                            match lenient {
+                                true => end,
+                                false => first_control(&rest[..end]).unwrap_or(end),
+                            }
+                        };
+                        if end > 0 {
+                            self.flush_pending_high();
+                            self.scratch.extend_from_slice(&rest[..end]);
+                        }
+                        end
                     };
-                    let span = &rest[..end];
-                    if !span.is_empty() {
-                        self.flush_pending_high();
-                        self.scratch.extend_from_slice(span);
-                    }
                     // (after the text before it is taken in: what was received is kept)
                     if let Some(&b) = rest.get(end).filter(|&&b| b < 0x20) {
                         return Err((ErrorKind::ControlCharacter(b as char), i + end));

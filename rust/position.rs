@@ -1,9 +1,13 @@
 //! Where the parser is in the whole input, kept up to date per chunk without storing the input.
 
 use crate::error::Position;
+use crate::word;
 
-/// How many bytes before the current chunk are kept for error excerpts.
-const KEEP: usize = 64;
+/// The ring's size: input byte `i` is kept at `i % RING` and again `RING` further on (see `recent`).
+const RING: usize = 64;
+/// How many bytes before the current chunk an excerpt can show: a small chunk is written eight bytes
+/// at a time, and the bytes past its end zero the oldest few of the ring.
+const KEEP: usize = RING - 8;
 
 /// Running byte/character/line counters plus the last few bytes, for error positions and excerpts.
 #[derive(Debug, Clone)]
@@ -12,26 +16,23 @@ pub(crate) struct Tracker {
     start: Position,
     /// Character offset of the first character of the current line.
     line_start_char: usize,
-    /// The last `KEEP` bytes before the chunk being parsed, as a ring: input byte `i` is at
-    /// `i % KEEP`. (Shifting a flat buffer cost two `memmove` calls a chunk.)
-    recent: [u8; KEEP],
+    /// The last bytes before the chunk being parsed, held twice: input byte `i` at `i % RING` and at
+    /// `i % RING + RING`, so the last `RING` bytes are always in one piece, `recent[s..s + RING]` for
+    /// `s = bytes % RING`, and a small chunk goes in with two unaligned 8-byte stores (the byte loop
+    /// they replace, with its unpredictable end, was ~70 instructions of a token-sized chunk).
+    recent: [u8; 2 * RING + 8],
 }
 
 fn chars_in(bytes: &[u8]) -> usize {
-    // Characters = bytes - continuation bytes (0b10xxxxxx), counted 8 at a time with a popcount:
-    // per 64-byte chunk this took the position bookkeeping from ~28 to ~10 ns.
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Characters = bytes - continuation bytes, counted 8 at a time with a popcount: per 64-byte chunk
+    // this took the position bookkeeping from ~28 to ~10 ns.
     let mut words = bytes.chunks_exact(8);
     let mut continuation = 0;
     for w in &mut words {
         let w = u64::from_le_bytes(w.try_into().expect("8 bytes"));
-        continuation += (w & !(w << 1) & HIGH).count_ones() as usize;
+        continuation += word::continuation(w).count_ones() as usize;
     }
-    continuation += words
-        .remainder()
-        .iter()
-        .filter(|&&b| b & 0xC0 == 0x80)
-        .count();
+    continuation += word::continuation(word::small(words.remainder())).count_ones() as usize;
     bytes.len() - continuation
 }
 
@@ -45,7 +46,7 @@ impl Tracker {
                 column: 1,
             },
             line_start_char: 0,
-            recent: [0; KEEP],
+            recent: [0; 2 * RING + 8],
         }
     }
 
@@ -68,13 +69,16 @@ impl Tracker {
         }
     }
 
+    /// The last bytes before the chunk being parsed (`KEEP` of them, fewer at the start).
+    fn kept(&self) -> &[u8] {
+        let end = self.start.byte % RING + RING;
+        &self.recent[end - self.start.byte.min(KEEP)..end]
+    }
+
     /// A short excerpt of input around byte `offset` of `chunk`.
     pub(crate) fn excerpt(&self, chunk: &[u8], offset: usize) -> String {
         let offset = offset.min(chunk.len());
-        let kept = self.start.byte.min(KEEP);
-        let mut bytes: Vec<u8> = (self.start.byte - kept..self.start.byte)
-            .map(|i| self.recent[i % KEEP])
-            .collect();
+        let mut bytes = self.kept().to_vec();
         // The kept bytes may begin inside a character: drop its continuation bytes.
         let cut = bytes.iter().take_while(|&&b| b & 0xC0 == 0x80).count();
         bytes.drain(..cut);
@@ -94,35 +98,76 @@ impl Tracker {
     /// Moves past a fully parsed chunk.
     pub(crate) fn advance(&mut self, chunk: &[u8]) {
         let at = self.start.byte;
-        if chunk.len() < 16 {
-            // Token-sized chunks are the common case: one pass does it all.
-            let (mut continuation, mut newlines, mut last_newline) = (0, 0, None);
-            for (i, &b) in chunk.iter().enumerate() {
-                continuation += usize::from(b & 0xC0 == 0x80);
-                if b == b'\n' {
-                    newlines += 1;
-                    last_newline = Some(i);
-                }
-                self.recent[(at + i) % KEEP] = b;
+        if chunk.len() <= 8 {
+            // Token-sized chunks are the common case: one word holds the chunk, no loop.
+            let w = word::small(chunk);
+            let p = at % RING;
+            self.recent[p..p + 8].copy_from_slice(&w.to_le_bytes());
+            self.recent[p + RING..p + RING + 8].copy_from_slice(&w.to_le_bytes());
+            // (Both counts are rare: most chunks are ASCII on one line, and a popcount without
+            // the `popcnt` instruction is a dozen.)
+            let newlines = word::equal(w, b'\n');
+            if newlines != 0 {
+                let last = word::highest(newlines);
+                self.start.line += newlines.count_ones() as usize;
+                self.line_start_char = self.start.char + chars_in(&chunk[..=last]);
             }
-            if let Some(i) = last_newline {
-                self.start.line += newlines;
-                self.line_start_char = self.start.char + chars_in(&chunk[..=i]);
+            self.start.char += chunk.len();
+            let continuation = word::continuation(w);
+            if continuation != 0 {
+                self.start.char -= continuation.count_ones() as usize;
             }
-            self.start.char += chunk.len() - continuation;
         } else {
             if let Some(i) = memchr::memrchr(b'\n', chunk) {
                 self.start.line += memchr::memchr_iter(b'\n', chunk).count();
                 self.line_start_char = self.start.char + chars_in(&chunk[..=i]);
             }
-            let tail = &chunk[chunk.len().saturating_sub(KEEP)..];
-            // At most two copies: up to the ring's end, then from its start.
-            let from = (at + chunk.len() - tail.len()) % KEEP;
-            let first = (KEEP - from).min(tail.len());
-            self.recent[from..from + first].copy_from_slice(&tail[..first]);
-            self.recent[..tail.len() - first].copy_from_slice(&tail[first..]);
+            // The new last `RING` bytes: the old ones and the chunk's, laid out so byte `i` is at
+            // `i % RING`, then the second copy made the same.
+            let s = at % RING;
+            let mut window = [0u8; RING];
+            let tail = &chunk[chunk.len().saturating_sub(RING)..];
+            let old = RING - tail.len();
+            window[..old].copy_from_slice(&self.recent[s + tail.len()..s + RING]);
+            window[old..].copy_from_slice(tail);
+            window.rotate_right((at + chunk.len()) % RING);
+            self.recent[..RING].copy_from_slice(&window);
+            self.recent[RING..2 * RING].copy_from_slice(&window);
             self.start.char += chars_in(chunk);
         }
         self.start.byte += chunk.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Whatever the chunking, the kept bytes are the last `KEEP` of the input, and the counts
+        /// match a count of the whole input.
+        #[test]
+        fn keeps_the_last_bytes_and_counts(
+            text in "[a\u{e9}\u{4e2d}\u{1f600}\n\"]{0,300}",
+            cuts in proptest::collection::vec(1usize..20, 1..200),
+        ) {
+            let bytes = text.as_bytes();
+            let mut t = Tracker::new();
+            let (mut at, mut cut) = (0, cuts.iter().cycle());
+            while at < bytes.len() {
+                let end = (at + cut.next().expect("cycle")).min(bytes.len());
+                t.advance(&bytes[at..end]);
+                at = end;
+                prop_assert_eq!(t.kept(), &bytes[at.saturating_sub(KEEP)..at]);
+            }
+            let p = t.at(&[], 0);
+            let lines = text.matches('\n').count();
+            let last_line = text.rsplit('\n').next().unwrap_or("");
+            prop_assert_eq!(
+                (p.byte, p.char, p.line, p.column),
+                (bytes.len(), text.chars().count(), lines + 1, last_line.chars().count() + 1)
+            );
+        }
     }
 }

@@ -562,6 +562,30 @@ def test_text_before_an_error_in_the_same_chunk_is_kept() -> None:
         assert p.value == {"a": shown}, bad
 
 
+def test_a_repeated_key_is_one_shared_str() -> None:
+    # As json.loads does: the objects of a list share their keys' str objects.
+    doc = '[{"name": 1, "ключ": 2}, {"name": 3, "ключ": 4}]'
+    for value in (parse_partial(doc), fed_by_character(doc)):
+        first, second = (list(d) for d in value)
+        assert first == second == ["name", "ключ"]
+        assert first[0] is second[0] and first[1] is second[1]
+
+
+def fed_by_character(doc: str) -> Any:
+    p = Parser()
+    for ch in doc:
+        p.feed(ch)
+    return p.finish()
+
+
+def test_keys_that_share_a_cache_slot_stay_apart() -> None:
+    # Keys of one length whose first, middle and last bytes agree land in one slot of the key cache.
+    keys = [f"a{c}xb" for c in "qrstuvwxyz"] + ["é" * 2, "é" * 20, "k" * 40, "k" * 41, "\ud800"]
+    doc = json.dumps([{k: i} for i, k in enumerate(keys)] * 3)
+    assert fed_by_character(doc) == json.loads(doc)
+    assert parse_partial(doc) == json.loads(doc)
+
+
 def test_parse_partial_returns_exact_strings() -> None:
     import sys
 

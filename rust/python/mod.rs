@@ -14,9 +14,11 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use pyo3::{intern, PyTraverseError, PyVisit};
 
+mod keys;
 mod live_str;
 mod snapshot;
 
+use keys::Keys;
 use live_str::{LiveStr, Spares};
 
 use crate::error::ParseError;
@@ -128,6 +130,8 @@ struct Builder {
     grow: bool,
     /// Such `str`s that their containers let go of, for later open strings.
     spares: Spares,
+    /// Recent object keys' `str`s, for keys written again.
+    keys: Keys,
 }
 
 struct PySink<'a, 'py> {
@@ -209,6 +213,7 @@ impl Builder {
             error: None,
             grow: true,
             spares: Spares::default(),
+            keys: Keys::default(),
         }
     }
 
@@ -406,7 +411,14 @@ impl Sink for PySink<'_, '_> {
     }
     fn key(&mut self, key: JsonStr<'_>) {
         self.b.events += 1;
-        match wtf8_to_py(self.py, key) {
+        let made = match key.as_str() {
+            Some(text) => {
+                let py = self.py;
+                self.b.keys.get(py, text.as_bytes(), || wtf8_to_py(py, key))
+            }
+            None => wtf8_to_py(self.py, key),
+        };
+        match made {
             Ok(k) => {
                 if let Some(f) = self.b.frames.last_mut() {
                     f.key = Some(k.unbind());

@@ -1,0 +1,108 @@
+//! Eight bytes at a time: a token-sized chunk fits in one `u64`, so it is scanned and counted
+//! without a loop whose unpredictable end (a chunk is 1 to 6 bytes) costs a branch miss each time.
+//!
+//! Each "lanes" result has the top bit of every matching byte set, and nothing else.
+
+pub(crate) const HIGH: u64 = 0x8080_8080_8080_8080;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Up to 8 bytes of `b` as a little-endian word, the rest zero, without a loop: two overlapping loads.
+pub(crate) fn small(b: &[u8]) -> u64 {
+    let n = b.len();
+    debug_assert!(n <= 8);
+    if n >= 4 {
+        let lo = u64::from(u32::from_le_bytes(b[..4].try_into().expect("4 bytes")));
+        let hi = u64::from(u32::from_le_bytes(b[n - 4..].try_into().expect("4 bytes")));
+        lo | hi << (8 * (n - 4))
+    } else if n > 0 {
+        let at = |i: usize| u64::from(b[i]) << (8 * i);
+        at(0) | at(n / 2) | at(n - 1)
+    } else {
+        0
+    }
+}
+
+/// The lanes of the first `n` bytes (n ≤ 8).
+pub(crate) fn first(n: usize) -> u64 {
+    match n {
+        8 => HIGH,
+        _ => HIGH & ((1u64 << (8 * n)) - 1),
+    }
+}
+
+/// The lanes that are zero bytes, exactly (no false hits from borrows).
+pub(crate) fn zero(w: u64) -> u64 {
+    !(((w & LOW7) + LOW7) | w | LOW7)
+}
+
+/// The lanes equal to `b`.
+pub(crate) fn equal(w: u64, b: u8) -> u64 {
+    zero(w ^ (u64::from(b) * ONES))
+}
+
+/// The lanes below 0x20 (control characters).
+pub(crate) fn control(w: u64) -> u64 {
+    zero(w & (0xe0 * ONES))
+}
+
+/// The lanes that are UTF-8 continuation bytes (0b10xxxxxx).
+pub(crate) fn continuation(w: u64) -> u64 {
+    w & !(w << 1) & HIGH
+}
+
+/// The index of the lowest lane set in `lanes` (which is not 0).
+pub(crate) fn lowest(lanes: u64) -> usize {
+    (lanes.trailing_zeros() / 8) as usize
+}
+
+/// The index of the highest lane set in `lanes` (which is not 0).
+pub(crate) fn highest(lanes: u64) -> usize {
+    (63 - lanes.leading_zeros() as usize) / 8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lanes_match_a_byte_loop() {
+        let samples: &[&[u8]] = &[
+            b"",
+            b"a",
+            b"\"",
+            b"ab\\",
+            b"\x00\x1f \x7f",
+            b"\xc3\xa9\n\"x",
+            b"\x80\x80\x80\x80\x80\x80\x80\x80",
+            b"ab\n\ncd\x01\xff",
+            b"\x1f\x20\x21\x22\x5c\x0a\xbf\xc0",
+        ];
+        for &b in samples {
+            let w = small(b);
+            let mut want = [0u8; 8];
+            want[..b.len()].copy_from_slice(b);
+            assert_eq!(w, u64::from_le_bytes(want));
+            let lanes = |f: &dyn Fn(u8) -> bool| {
+                (0..8)
+                    .filter(|&i| f(want[i]))
+                    .fold(0u64, |m, i| m | 0x80 << (8 * i))
+            };
+            assert_eq!(equal(w, b'"'), lanes(&|c| c == b'"'), "{b:?}");
+            assert_eq!(equal(w, b'\n'), lanes(&|c| c == b'\n'), "{b:?}");
+            assert_eq!(control(w), lanes(&|c| c < 0x20), "{b:?}");
+            assert_eq!(continuation(w), lanes(&|c| c & 0xc0 == 0x80), "{b:?}");
+            assert_eq!(
+                first(b.len()),
+                lanes(&|_| true) & (0..b.len()).fold(0, |m, i| m | 0x80 << (8 * i))
+            );
+        }
+        assert_eq!(
+            (
+                lowest(0x80 << 16 | 0x80 << 40),
+                highest(0x80 << 16 | 0x80 << 40)
+            ),
+            (2, 5)
+        );
+    }
+}
