@@ -366,6 +366,9 @@ impl Parser {
 
     /// Feeds the next chunk of text (already known to be UTF-8, so not validated again).
     pub fn feed_str<S: Sink>(&mut self, input: &str, sink: &mut S) -> Result<(), ParseError> {
+        if self.take_text(input.as_bytes()) {
+            return Ok(());
+        }
         if self.carry_len > 0 {
             // A `bytes` chunk cut a character; the rest of it cannot come as `str`.
             return self.feed(input.as_bytes(), sink);
@@ -374,6 +377,31 @@ impl Parser {
             return Err(e.clone());
         }
         self.run(input.as_bytes(), sink)
+    }
+
+    /// Takes in `input` whole if it is nothing but more of the open string: token-sized (8 bytes at
+    /// most) with no quote, backslash or (strict) control character, and nothing cut or pending
+    /// before it. Most chunks an LLM streams are that, and this skips the state machine's setup.
+    fn take_text(&mut self, input: &[u8]) -> bool {
+        if self.state != State::Str
+            || input.len() > 8
+            || self.pending_high.is_some()
+            || self.carry_len > 0
+            || self.error.is_some()
+        {
+            return false;
+        }
+        let w = word::small(input);
+        let mut stops = word::equal(w, b'"') | word::equal(w, b'\\');
+        if self.options.mode == Mode::Strict {
+            stops |= word::control(w);
+        }
+        if stops & word::first(input.len()) != 0 {
+            return false;
+        }
+        push_word(&mut self.scratch, w, input.len());
+        self.tracker.advance(input);
+        true
     }
 
     /// Ends the input: completes a top-level number, or reports that the value is unfinished.

@@ -1052,6 +1052,21 @@ def test_input_ending_inside_a_utf8_sequence(data: bytes) -> None:
             p.finish()
 
 
+class Text(str):
+    """A `str` subclass: its characters live apart from the object, unlike a plain `str`'s."""
+
+
+@pytest.mark.parametrize("doc", ['{"a": "hé", "b": [1, "x"]}', '["plain ascii", 12]'])
+def test_feed_reads_any_str(doc: str) -> None:
+    # Plain ASCII chunks are read straight from the object; subclasses and non-ASCII go through
+    # the public API. Every kind, fed one character at a time, gives the same value.
+    for make in (str, Text, lambda c: Text(c).encode()):
+        p = Parser()
+        for ch in doc:
+            p.feed(make(ch))
+        assert p.finish() == json.loads(doc), make
+
+
 @pytest.mark.parametrize("bad", [1, 1.5, None, ["[]"], {"a": 1}, object()])
 def test_feed_rejects_non_text(bad: Any) -> None:
     with pytest.raises(TypeError):

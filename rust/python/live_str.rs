@@ -18,6 +18,8 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
 
+use crate::word;
+
 /// Where CPython keeps a compact `str`'s fields, as measured on this interpreter.
 #[derive(Clone, Copy, Debug)]
 struct Layout {
@@ -71,6 +73,25 @@ pub(super) fn supported(py: Python<'_>) -> bool {
 
 fn layout(py: Python<'_>) -> Option<Layout> {
     *LAYOUT.get_or_init(py, || measure(py))
+}
+
+/// The characters of `s` if it is a compact ASCII `str` (they are its UTF-8 form), read straight from
+/// the object where the layout is known: `PyUnicode_AsUTF8AndSize` is a call into CPython that cost
+/// more than scanning a token-sized chunk.
+pub(super) fn ascii_text<'a>(py: Python<'_>, s: &'a Bound<'_, PyString>) -> Option<&'a str> {
+    let layout = layout(py)?;
+    let obj = s.as_ptr();
+    let (_, _, compact, ascii) = state(obj);
+    if !(compact && ascii) {
+        return None;
+    }
+    // SAFETY: a live compact ASCII `str` (a subclass's instance is never compact) has its `length`
+    // characters, one byte each, from `ascii_data` on, and they live as long as `s` does.
+    unsafe {
+        let len = read::<ffi::Py_ssize_t>(obj, LENGTH) as usize;
+        let bytes = std::slice::from_raw_parts(obj.cast::<u8>().add(layout.ascii_data), len);
+        Some(std::str::from_utf8_unchecked(bytes))
+    }
 }
 
 /// SAFETY (for the readers below): `obj` is a live `str` and `at` lies inside its header.
@@ -160,6 +181,31 @@ unsafe fn put(base: *mut u8, kind: u32, at: usize, c: u32) {
         1 => *base.add(at) = c as u8,
         2 => base.cast::<u16>().add(at).write_unaligned(c as u16),
         _ => base.cast::<u32>().add(at).write_unaligned(c),
+    }
+}
+
+/// Writes the 8 ASCII bytes of `w` as characters `at..at + 8` of characters `kind` bytes wide.
+/// SAFETY: those 8 characters are inside the room of a `str` no one else can see.
+#[inline(always)]
+unsafe fn put_ascii_word(base: *mut u8, kind: u32, at: usize, w: u64) {
+    // Spreads 4 bytes to 16-bit lanes, or 2 bytes to 32-bit lanes.
+    let to16 = |x: u64| {
+        let x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+        (x | x << 8) & 0x00ff_00ff_00ff_00ff
+    };
+    let to32 = |x: u64| (x & 0xff) | (x >> 8 & 0xff) << 32;
+    let store = |at: usize, v: u64| base.add(at).cast::<u64>().write_unaligned(v);
+    match kind {
+        1 => store(at, w),
+        2 => {
+            store(2 * at, to16(w & 0xffff_ffff));
+            store(2 * at + 8, to16(w >> 32));
+        }
+        _ => {
+            for k in 0..4 {
+                store(4 * at + 8 * k, to32(w >> (16 * k)));
+            }
+        }
     }
 }
 
@@ -306,9 +352,19 @@ impl LiveStr {
         // SAFETY (both writers below): the `str` has room for `cap` characters plus its NUL, each
         // `kind` bytes wide, from its data on; no one else can see it (checked above); its length is
         // raised last.
-        if tail.is_ascii() {
-            // The common case, and cheap: a byte a character, each fits any kind. (A loop: chunks
-            // are a few bytes, and a call to `memcpy` cost more than the copy.)
+        if tail.len() <= 8 && at + 8 <= self.cap + 1 {
+            // The common case: a token's few characters, with room for a whole word of them (the
+            // NUL's place included). ASCII goes in as one word, widened to the kind, with no loop
+            // (its unpredictable end was two branch misses a chunk).
+            let w = word::small(tail);
+            if w & word::HIGH == 0 {
+                unsafe {
+                    put_ascii_word(self.base(), kind, at, w);
+                    self.finish(at + tail.len());
+                }
+                return true;
+            }
+        } else if tail.is_ascii() {
             let n = tail.len();
             if at + n > self.cap {
                 return false;

@@ -776,7 +776,11 @@ impl State {
             b: &mut self.builder,
         };
         let r = if let Ok(s) = chunk.cast::<PyString>() {
-            self.parser.feed_str(s.to_str()?, &mut sink)
+            let text = match live_str::ascii_text(py, s) {
+                Some(text) => text,
+                None => s.to_str()?,
+            };
+            self.parser.feed_str(text, &mut sink)
         } else if let Ok(b) = chunk.cast::<PyBytes>() {
             self.parser.feed(b.as_bytes(), &mut sink)
         } else {
