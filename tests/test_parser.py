@@ -405,6 +405,22 @@ def test_open_string_grows_in_place_while_nothing_else_holds_it() -> None:
         del text
 
 
+@pytest.mark.parametrize("lead", ["", "é", "Ω", "😀"])
+def test_ascii_pieces_of_every_size_grow_strings_of_every_kind(lead: str) -> None:
+    # ASCII goes into a growing `str` a word at a time, widened to its kind (1, 2 or 4 bytes a
+    # character); near the end of its room it goes one character at a time, past it into a new `str`.
+    p = Parser()
+    p.feed('{"a": "' + lead)
+    text = lead
+    for i in range(400):
+        piece = "abcdefgh"[: 1 + i % 8]
+        p.feed(piece)
+        text += piece
+        assert open_str(p) == fresh(text) and len(open_str(p)) == len(text), (lead, i)
+    p.feed('"}')
+    assert_same(p.value, {"a": fresh(text)})
+
+
 @pytest.mark.parametrize(
     ("doc", "grow"),
     [
