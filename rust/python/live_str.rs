@@ -20,6 +20,16 @@ use pyo3::types::PyString;
 
 use crate::word;
 
+extern "C" {
+    /// CPython's public (not limited) API, in every version this grows strings on: a `str` of `size`
+    /// characters `kind` bytes wide, of the narrowest kind that holds them.
+    fn PyUnicode_FromKindAndData(
+        kind: std::ffi::c_int,
+        buffer: *const std::ffi::c_void,
+        size: ffi::Py_ssize_t,
+    ) -> *mut ffi::PyObject;
+}
+
 /// Where CPython keeps a compact `str`'s fields, as measured on this interpreter.
 #[derive(Clone, Copy, Debug)]
 struct Layout {
@@ -320,6 +330,16 @@ impl LiveStr {
             }
         }
         self.len = len;
+    }
+
+    /// A new `str` of exactly its text.
+    pub(super) fn exact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+        // SAFETY: `len` characters of `kind` bytes from the data on are its text; the result is a new
+        // reference or NULL. (`PyUnicode_Substring` of the whole would return the same object.)
+        unsafe {
+            let ptr = PyUnicode_FromKindAndData(self.kind as _, self.base().cast(), self.len as _);
+            Ok(Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked())
+        }
     }
 
     /// Whether someone besides its container and this record holds it.

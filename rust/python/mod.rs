@@ -290,6 +290,32 @@ impl Builder {
         Ok(())
     }
 
+    /// The exact-size `str` of the string that just closed with `text`: copied from its growing
+    /// `str` when that has the text (a copy of characters costs a fraction of decoding UTF-8 again),
+    /// else decoded.
+    fn closed_string<'py>(
+        &mut self,
+        py: Python<'py>,
+        text: JsonStr<'_>,
+    ) -> PyResult<Bound<'py, PyString>> {
+        if let Some(open) = self.open.as_mut() {
+            if let Shown::Live(live) = &mut open.shown_str {
+                let bytes = text.wtf8();
+                // The last chunk's text goes in first, if the `str` can still grow in place.
+                let slot = (open.key.as_ref(), open.index);
+                let current = open.shown == bytes.len()
+                    || (open.attached
+                        && holds(py, &self.frames, &self.root, slot, live.get())
+                        && live.append(&bytes[open.shown..]));
+                if current {
+                    open.shown = bytes.len();
+                    return live.exact(py);
+                }
+            }
+        }
+        wtf8_to_py(py, text)
+    }
+
     /// Brings the open string's `str` in its parent up to date with the parser.
     fn sync_open_string(&mut self, py: Python<'_>, parser: &Parser) -> PyResult<()> {
         let (Some(open), Some(text)) = (self.open.as_mut(), parser.open_string()) else {
@@ -447,7 +473,10 @@ impl Sink for PySink<'_, '_> {
     fn end_string(&mut self, text: JsonStr<'_>) {
         self.b.events += 1;
         let len = text.wtf8().len();
-        let r = wtf8_to_py(self.py, text).and_then(|s| self.b.place_string(self.py, s));
+        let r = self
+            .b
+            .closed_string(self.py, text)
+            .and_then(|s| self.b.place_string(self.py, s));
         self.record(r);
         if let Some(open) = self.b.open.take() {
             self.b.changed |= open.seen != len;
