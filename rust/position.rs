@@ -96,45 +96,51 @@ impl Tracker {
     }
 
     /// Moves past a fully parsed chunk.
+    #[inline]
     pub(crate) fn advance(&mut self, chunk: &[u8]) {
-        let at = self.start.byte;
-        if chunk.len() <= 8 {
-            // Token-sized chunks are the common case: one word holds the chunk, no loop.
-            let w = word::small(chunk);
-            let p = at % RING;
-            self.recent[p..p + 8].copy_from_slice(&w.to_le_bytes());
-            self.recent[p + RING..p + RING + 8].copy_from_slice(&w.to_le_bytes());
-            // (Both counts are rare: most chunks are ASCII on one line, and a popcount without
-            // the `popcnt` instruction is a dozen.)
-            let newlines = word::equal(w, b'\n');
-            if newlines != 0 {
-                let last = word::highest(newlines);
-                self.start.line += newlines.count_ones() as usize;
-                self.line_start_char = self.start.char + chars_in(&chunk[..=last]);
-            }
-            self.start.char += chunk.len();
-            let continuation = word::continuation(w);
-            if continuation != 0 {
-                self.start.char -= continuation.count_ones() as usize;
-            }
-        } else {
-            if let Some(i) = memchr::memrchr(b'\n', chunk) {
-                self.start.line += memchr::memchr_iter(b'\n', chunk).count();
-                self.line_start_char = self.start.char + chars_in(&chunk[..=i]);
-            }
-            // The new last `RING` bytes: the old ones and the chunk's, laid out so byte `i` is at
-            // `i % RING`, then the second copy made the same.
-            let s = at % RING;
-            let mut window = [0u8; RING];
-            let tail = &chunk[chunk.len().saturating_sub(RING)..];
-            let old = RING - tail.len();
-            window[..old].copy_from_slice(&self.recent[s + tail.len()..s + RING]);
-            window[old..].copy_from_slice(tail);
-            window.rotate_right((at + chunk.len()) % RING);
-            self.recent[..RING].copy_from_slice(&window);
-            self.recent[RING..2 * RING].copy_from_slice(&window);
-            self.start.char += chars_in(chunk);
+        if chunk.len() > 8 {
+            // (apart, so that the small path's callers do not pay for the long one's registers)
+            return self.advance_long(chunk);
         }
+        // Token-sized chunks are the common case: one word holds the chunk, no loop.
+        let w = word::small(chunk);
+        let p = self.start.byte % RING;
+        self.recent[p..p + 8].copy_from_slice(&w.to_le_bytes());
+        self.recent[p + RING..p + RING + 8].copy_from_slice(&w.to_le_bytes());
+        // (Both counts are rare: most chunks are ASCII on one line, and a popcount without the
+        // `popcnt` instruction is a dozen.)
+        let newlines = word::equal(w, b'\n');
+        if newlines != 0 {
+            self.start.line += newlines.count_ones() as usize;
+            self.line_start_char = self.start.char + chars_in(&chunk[..=word::highest(newlines)]);
+        }
+        self.start.char += chunk.len();
+        let continuation = word::continuation(w);
+        if continuation != 0 {
+            self.start.char -= continuation.count_ones() as usize;
+        }
+        self.start.byte += chunk.len();
+    }
+
+    #[inline(never)]
+    fn advance_long(&mut self, chunk: &[u8]) {
+        if let Some(i) = memchr::memrchr(b'\n', chunk) {
+            self.start.line += memchr::memchr_iter(b'\n', chunk).count();
+            self.line_start_char = self.start.char + chars_in(&chunk[..=i]);
+        }
+        // The new last `RING` bytes: the old ones and the chunk's, laid out so that byte `i` is at
+        // `i % RING`, then the second copy made the same.
+        let at = self.start.byte;
+        let s = at % RING;
+        let mut window = [0u8; RING];
+        let tail = &chunk[chunk.len().saturating_sub(RING)..];
+        let old = RING - tail.len();
+        window[..old].copy_from_slice(&self.recent[s + tail.len()..s + RING]);
+        window[old..].copy_from_slice(tail);
+        window.rotate_right((at + chunk.len()) % RING);
+        self.recent[..RING].copy_from_slice(&window);
+        self.recent[RING..2 * RING].copy_from_slice(&window);
+        self.start.char += chars_in(chunk);
         self.start.byte += chunk.len();
     }
 }

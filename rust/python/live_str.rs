@@ -366,12 +366,10 @@ impl LiveStr {
 
     /// Writes `tail` at character `at` and ends the text after it; false (and nothing changed) if it
     /// does not fit. The caller has checked that no one else can see the `str`.
+    #[inline]
     fn write(&mut self, at: usize, tail: &[u8]) -> bool {
-        let kind = self.kind;
-        let limit = LIMITS[self.index];
-        // SAFETY (both writers below): the `str` has room for `cap` characters plus its NUL, each
-        // `kind` bytes wide, from its data on; no one else can see it (checked above); its length is
-        // raised last.
+        // SAFETY: the `str` has room for `cap` characters plus its NUL, each `kind` bytes wide, from
+        // its data on; no one else can see it (checked by the caller); its length is raised last.
         if tail.len() <= 8 && at + 8 <= self.cap + 1 {
             // The common case: a token's few characters, with room for a whole word of them (the
             // NUL's place included). ASCII goes in as one word, widened to the kind, with no loop
@@ -379,29 +377,35 @@ impl LiveStr {
             let w = word::small(tail);
             if w & word::HIGH == 0 {
                 unsafe {
-                    put_ascii_word(self.base(), kind, at, w);
+                    put_ascii_word(self.base(), self.kind, at, w);
                     self.finish(at + tail.len());
                 }
                 return true;
             }
-        } else if tail.is_ascii() {
-            let n = tail.len();
-            if at + n > self.cap {
-                return false;
-            }
-            unsafe {
-                let base = self.base();
+        }
+        self.write_each(at, tail)
+    }
+
+    /// `write` a character at a time, decoding as it goes: a character too wide for the kind, or no
+    /// room left, ends the text where it was (past the length, nothing is visible) and refuses.
+    #[inline(never)]
+    fn write_each(&mut self, at: usize, tail: &[u8]) -> bool {
+        let (kind, limit) = (self.kind, LIMITS[self.index]);
+        // SAFETY: as in `write`.
+        unsafe {
+            let base = self.base();
+            if tail.is_ascii() {
+                // A byte a character, each fits any kind. (A loop: a call to `memcpy` cost more than
+                // the copy for the few bytes a chunk brings.)
+                if at + tail.len() > self.cap {
+                    return false;
+                }
                 for (i, &b) in tail.iter().enumerate() {
                     put(base, kind, at + i, u32::from(b));
                 }
-                self.finish(at + n);
+                self.finish(at + tail.len());
+                return true;
             }
-            return true;
-        }
-        // One pass, writing as it decodes: a character too wide for the kind, or no room left, ends
-        // the text where it was (past the length, nothing is visible) and refuses.
-        unsafe {
-            let base = self.base();
             let mut end = at;
             let mut rest = tail;
             while let Some((c, w)) = next_char(rest) {

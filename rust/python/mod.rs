@@ -170,6 +170,7 @@ fn decode<'py>(
 }
 
 /// Whether the open string's slot in its parent (`key` or `index`; the root if none) holds `s`.
+#[inline]
 fn holds(
     py: Python<'_>,
     frames: &[Frame],
@@ -317,30 +318,42 @@ impl Builder {
     }
 
     /// Brings the open string's `str` in its parent up to date with the parser.
+    #[inline]
     fn sync_open_string(&mut self, py: Python<'_>, parser: &Parser) -> PyResult<()> {
         let (Some(open), Some(text)) = (self.open.as_mut(), parser.open_string()) else {
             return Ok(());
         };
         let bytes = text.wtf8();
-        let len = bytes.len();
-        if open.attached && open.shown == len {
-            return Ok(());
-        }
-        let lone = text.has_lone_surrogates();
-        if open.attached && open.shown < len {
+        if open.attached {
+            if open.shown == bytes.len() {
+                return Ok(());
+            }
             if let Shown::Live(live) = &mut open.shown_str {
                 // Only a `str` its parent still holds can grow: a consumer may have taken it out.
                 // `append` checks the reference count after `holds`, which can run Python code.
                 let slot = (open.key.as_ref(), open.index);
-                if holds(py, &self.frames, &self.root, slot, live.get())
+                if open.shown < bytes.len()
+                    && holds(py, &self.frames, &self.root, slot, live.get())
                     && live.append(&bytes[open.shown..])
                 {
-                    open.shown = len;
+                    open.shown = bytes.len();
                     return Ok(());
                 }
                 open.taken = live.shared();
             }
         }
+        self.replace_open_string(py, parser)
+    }
+
+    /// `sync_open_string` when the `str` cannot grow in place: puts a new one in its parent.
+    #[inline(never)]
+    fn replace_open_string(&mut self, py: Python<'_>, parser: &Parser) -> PyResult<()> {
+        let (Some(open), Some(text)) = (self.open.as_mut(), parser.open_string()) else {
+            return Ok(());
+        };
+        let bytes = text.wtf8();
+        let len = bytes.len();
+        let lone = text.has_lone_surrogates();
         // A string just begun may reuse a spare; one that outgrew its room or its kind needs more
         // room than a spare has (and finding its kind would read all of it).
         let spare = (!open.attached || bytes.len() <= 64).then_some(&mut self.spares);
