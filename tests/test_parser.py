@@ -1091,6 +1091,23 @@ def test_feed_rejects_non_text(bad: Any) -> None:
         parse_partial(bad)
 
 
+def test_feed_takes_one_positional_chunk() -> None:
+    import inspect
+
+    assert str(inspect.signature(Parser.feed)) == "(self, chunk, /)"
+    assert Parser.feed.__doc__ and "visibly changed" in Parser.feed.__doc__
+    p = Parser()
+    with pytest.raises(TypeError):
+        p.feed(chunk="[1]")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        p.feed()  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        p.feed("[1", "]")  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        Parser.feed(object(), "[1]")  # type: ignore[arg-type]
+    assert p.value is None and p.feed("[1]") is True and p.value == [1]
+
+
 # ------------------------------------------------------------------------------------------------- depth
 
 

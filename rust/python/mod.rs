@@ -1027,11 +1027,6 @@ impl PyParser {
         }
     }
 
-    /// Feeds a chunk (`str`, or UTF-8 `bytes` cut anywhere); True if `value` visibly changed.
-    fn feed(&self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<bool> {
-        self.state()?.feed(py, chunk)
-    }
-
     /// Ends the input and returns the complete value, or raises `JSONDecodeError`.
     fn finish(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         self.state()?.finish(py)
@@ -1232,6 +1227,56 @@ fn value_member(py: Python<'_>, cls: &Bound<'_, PyType>) -> PyResult<()> {
     cls.setattr("value", descr)
 }
 
+/// `Parser.feed` as a one-argument C method (`METH_O`), installed by `feed_method`: PyO3's method
+/// glue (a fast-call argument parser, and a type check of `self` that the method descriptor has
+/// already made) was ~8% of a token-sized chunk's time.
+unsafe extern "C" fn feed(
+    slf: *mut pyo3::ffi::PyObject,
+    chunk: *mut pyo3::ffi::PyObject,
+) -> *mut pyo3::ffi::PyObject {
+    // PyO3's own trampoline for its two-argument slots (such as `__getitem__`): it marks the GIL as
+    // held for PyO3, turns a panic into `PanicException` and an error into a raised exception. It is
+    // public but outside PyO3's semver promise, hence the exact version in Cargo.lock.
+    // SAFETY: called by CPython with the GIL held, `slf` and `chunk` live for the call.
+    unsafe { pyo3::impl_::trampoline::binaryfunc(slf, chunk, feed_body) }
+}
+
+/// Feeds a chunk (`str`, or UTF-8 `bytes` cut anywhere); True if `value` visibly changed.
+unsafe fn feed_body(
+    py: Python<'_>,
+    slf: *mut pyo3::ffi::PyObject,
+    chunk: *mut pyo3::ffi::PyObject,
+) -> PyResult<*mut pyo3::ffi::PyObject> {
+    // SAFETY: the method descriptor calls this only with a `Parser` as `self` (it checks), and both
+    // pointers are borrowed for the call.
+    let (parser, chunk) = unsafe {
+        (
+            Bound::from_borrowed_ptr(py, slf).cast_into_unchecked::<PyParser>(),
+            Bound::from_borrowed_ptr(py, chunk),
+        )
+    };
+    let changed = parser.get().state()?.feed(py, &chunk)?;
+    Ok(PyBool::new(py, changed).to_owned().into_ptr())
+}
+
+/// Installs `feed` on `Parser`.
+fn feed_method(py: Python<'_>, cls: &Bound<'_, PyType>) -> PyResult<()> {
+    let def = Box::leak(Box::new(pyo3::ffi::PyMethodDef {
+        ml_name: c"feed".as_ptr(),
+        ml_meth: pyo3::ffi::PyMethodDefPointer { PyCFunction: feed },
+        ml_flags: pyo3::ffi::METH_O,
+        ml_doc:
+            c"feed($self, chunk, /)\n--\n\nFeeds a chunk (`str`, or UTF-8 `bytes` cut anywhere); \
+True if `value` visibly changed."
+                .as_ptr(),
+    }));
+    // SAFETY: `def` lives forever (leaked once per interpreter); the result is a new reference or NULL.
+    let descr = unsafe {
+        Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyDescr_NewMethod(cls.as_type_ptr(), def))?
+    };
+    cls.setattr("feed", descr)
+}
+
 /// Whether this interpreter's `str` layout passed the check that lets open strings grow in place.
 #[pyfunction]
 fn _grows_strings_in_place(py: Python<'_>) -> bool {
@@ -1242,6 +1287,7 @@ fn _grows_strings_in_place(py: Python<'_>) -> bool {
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyParser>()?;
     value_member(m.py(), &m.py().get_type::<PyParser>())?;
+    feed_method(m.py(), &m.py().get_type::<PyParser>())?;
     m.add_function(wrap_pyfunction!(parse_partial, m)?)?;
     // Private (not in `__all__`): for tests.
     m.setattr(
