@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import copy
 import json
+import os
 import pickle
 from typing import Any
 
@@ -419,6 +420,35 @@ def test_ascii_pieces_of_every_size_grow_strings_of_every_kind(lead: str) -> Non
         assert open_str(p) == fresh(text) and len(open_str(p)) == len(text), (lead, i)
     p.feed('"}')
     assert_same(p.value, {"a": fresh(text)})
+
+
+def test_growing_strings_stay_inside_their_memory() -> None:
+    # A full 8-character piece landing where the room ends once put the NUL after the text one
+    # character past the `str`'s memory: values still compared equal, so only an allocator that
+    # checks the bytes around each block sees it. Every kind, every fill around the end of the room.
+    import subprocess
+    import sys
+
+    script = """
+from unspool import Parser
+for lead in ("", "\\u00e9", "\\u03a9", "\\U0001f600"):
+    for fill in range(100, 280):
+        for size in range(1, 9):
+            p = Parser()
+            p.feed('["' + lead + "x" * fill)
+            text = lead + "x" * fill
+            for i in range(40):
+                p.feed("abcdefgh"[:size])
+                text += "abcdefgh"[:size]
+            assert p.value == [text], (lead, fill, size)
+            del p
+print("ok")
+"""
+    env = {**os.environ, "PYTHONMALLOC": "debug"}
+    run = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", script], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
 
 
 @pytest.mark.parametrize(

@@ -20,16 +20,6 @@ use pyo3::types::PyString;
 
 use crate::word;
 
-extern "C" {
-    /// CPython's public (not limited) API, in every version this grows strings on: a `str` of `size`
-    /// characters `kind` bytes wide, of the narrowest kind that holds them.
-    fn PyUnicode_FromKindAndData(
-        kind: std::ffi::c_int,
-        buffer: *const std::ffi::c_void,
-        size: ffi::Py_ssize_t,
-    ) -> *mut ffi::PyObject;
-}
-
 /// Where CPython keeps a compact `str`'s fields, as measured on this interpreter.
 #[derive(Clone, Copy, Debug)]
 struct Layout {
@@ -332,12 +322,28 @@ impl LiveStr {
         self.len = len;
     }
 
-    /// A new `str` of exactly its text.
+    /// A new `str` of exactly its text, by the limited API's decoder for its characters' own width
+    /// (a copy, where decoding the text's UTF-8 again had to find each character's width).
     pub(super) fn exact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
-        // SAFETY: `len` characters of `kind` bytes from the data on are its text; the result is a new
-        // reference or NULL. (`PyUnicode_Substring` of the whole would return the same object.)
+        let (data, n) = (
+            self.base().cast_const().cast::<std::ffi::c_char>(),
+            self.len,
+        );
+        // Native order; `surrogatepass` keeps lone surrogates from `\uD8xx` escapes as they are.
+        let mut order: std::ffi::c_int = if cfg!(target_endian = "little") {
+            -1
+        } else {
+            1
+        };
+        let pass = c"surrogatepass".as_ptr();
+        // SAFETY: `n` characters of `kind` bytes from the data on are its text; each result is a new
+        // reference or NULL.
         unsafe {
-            let ptr = PyUnicode_FromKindAndData(self.kind as _, self.base().cast(), self.len as _);
+            let ptr = match self.kind {
+                1 => ffi::PyUnicode_DecodeLatin1(data, n as _, std::ptr::null()),
+                2 => ffi::PyUnicode_DecodeUTF16(data, (2 * n) as _, pass, &mut order),
+                _ => ffi::PyUnicode_DecodeUTF32(data, (4 * n) as _, pass, &mut order),
+            };
             Ok(Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked())
         }
     }
@@ -370,10 +376,11 @@ impl LiveStr {
     fn write(&mut self, at: usize, tail: &[u8]) -> bool {
         // SAFETY: the `str` has room for `cap` characters plus its NUL, each `kind` bytes wide, from
         // its data on; no one else can see it (checked by the caller); its length is raised last.
-        if tail.len() <= 8 && at + 8 <= self.cap + 1 {
-            // The common case: a token's few characters, with room for a whole word of them (the
-            // NUL's place included). ASCII goes in as one word, widened to the kind, with no loop
-            // (its unpredictable end was two branch misses a chunk).
+        if tail.len() <= 8 && at + 8 <= self.cap {
+            // The common case: a token's few characters, with room for a whole word of them and the
+            // NUL after the text (all 8 characters, as a full word can end at `at + 8`). ASCII goes in
+            // as one word, widened to the kind, with no loop (its unpredictable end was two branch
+            // misses a chunk).
             let w = word::small(tail);
             if w & word::HIGH == 0 {
                 unsafe {
