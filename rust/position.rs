@@ -96,7 +96,7 @@ impl Tracker {
     }
 
     /// Moves past a fully parsed chunk.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn advance(&mut self, chunk: &[u8]) {
         if chunk.len() > 8 {
             // (apart, so that the small path's callers do not pay for the long one's registers)

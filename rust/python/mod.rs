@@ -318,7 +318,7 @@ impl Builder {
     }
 
     /// Brings the open string's `str` in its parent up to date with the parser.
-    #[inline]
+    #[inline(always)]
     fn sync_open_string(&mut self, py: Python<'_>, parser: &Parser) -> PyResult<()> {
         let (Some(open), Some(text)) = (self.open.as_mut(), parser.open_string()) else {
             return Ok(());
@@ -792,6 +792,7 @@ impl State {
             .map(|s| s.bind(py).clone().into_any()))
     }
 
+    #[inline(always)]
     fn check(&mut self, py: Python<'_>, r: Result<(), ParseError>) -> PyResult<()> {
         if let Some(e) = &self.builder.error {
             return Err(e.clone_ref(py));
