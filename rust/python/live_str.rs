@@ -209,6 +209,13 @@ unsafe fn put_ascii_word(base: *mut u8, kind: u32, at: usize, w: u64) {
     }
 }
 
+/// Bytes in the `wchar_t` that `PyUnicode_FromWideChar` takes (4 on Linux and macOS, 2 on Windows).
+fn wchar_size<W>(
+    _: unsafe extern "C" fn(*const W, ffi::Py_ssize_t) -> *mut ffi::PyObject,
+) -> usize {
+    std::mem::size_of::<W>()
+}
+
 /// A `str` made with room to grow, and how much of it is in use.
 pub(super) struct LiveStr {
     obj: Py<PyString>,
@@ -342,6 +349,11 @@ impl LiveStr {
             let ptr = match self.kind {
                 1 => ffi::PyUnicode_DecodeLatin1(data, n as _, std::ptr::null()),
                 2 => ffi::PyUnicode_DecodeUTF16(data, (2 * n) as _, pass, &mut order),
+                // Where `wchar_t` is 4 bytes its characters are already `wchar_t`s: a copy, not
+                // the decoder's character-at-a-time checks (half the instructions).
+                _ if wchar_size(ffi::PyUnicode_FromWideChar) == 4 => {
+                    ffi::PyUnicode_FromWideChar(data.cast(), n as _)
+                }
                 _ => ffi::PyUnicode_DecodeUTF32(data, (4 * n) as _, pass, &mut order),
             };
             Ok(Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked())
