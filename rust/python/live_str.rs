@@ -299,6 +299,7 @@ impl LiveStr {
 
     /// Whether only `refs` references exist (its container's and this record's, or this record's
     /// alone), and nothing is cached on it: then no one can see it change but through the container.
+    #[inline(always)]
     fn private(&self, refs: ffi::Py_ssize_t) -> bool {
         let obj = self.obj.as_ptr();
         // SAFETY: `obj` is a live `str`; the offsets were checked by `measure`.
@@ -369,6 +370,7 @@ impl LiveStr {
     /// Appends `tail` (whole WTF-8 characters) in place; false (and nothing changed) if the `str` is
     /// not private (see `private`), lacks room, or is of a kind too narrow for the new characters.
     /// The caller has checked that its container still holds it.
+    #[inline(always)]
     pub(super) fn append(&mut self, tail: &[u8]) -> bool {
         self.private(2) && self.write(self.len, tail)
     }

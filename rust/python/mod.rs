@@ -170,7 +170,7 @@ fn decode<'py>(
 }
 
 /// Whether the open string's slot in its parent (`key` or `index`; the root if none) holds `s`.
-#[inline]
+#[inline(always)]
 fn holds(
     py: Python<'_>,
     frames: &[Frame],
