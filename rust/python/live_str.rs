@@ -165,8 +165,9 @@ impl Spares {
 
     /// A spare refilled with `text` (see `LiveStr::restart`), if one can be.
     pub(super) fn take_for(&mut self, text: &[u8]) -> Option<LiveStr> {
-        let spare = &mut self.0[kind_index(text)];
-        match spare.as_mut().is_some_and(|s| s.restart(text)) {
+        let index = kind_index(text);
+        let spare = &mut self.0[index];
+        match spare.as_mut().is_some_and(|s| s.restart(index, text)) {
             true => spare.take(),
             false => None,
         }
@@ -375,13 +376,13 @@ impl LiveStr {
         self.private(2) && self.write(self.len, tail)
     }
 
-    /// Makes this `str`, which its last container has let go of, hold `text` instead, to be put in
-    /// the next one: false (and nothing changed) unless it is this record's alone, has room, and its
-    /// kind is exactly the one `text` needs (a `str` always has the narrowest kind for its text).
-    /// Reusing one spares the allocation, and the first touch of new memory, per string an LLM
-    /// writes.
-    fn restart(&mut self, text: &[u8]) -> bool {
-        self.index == kind_index(text) && self.private(1) && self.write(0, text)
+    /// Makes this `str`, which its last container has let go of, hold `text` (which needs the kind
+    /// `index` of `LIMITS`) instead, to be put in the next one: false (and nothing changed) unless
+    /// it is this record's alone, has room, and its kind is exactly that one (a `str` always has the
+    /// narrowest kind for its text). Reusing one spares the allocation, and the first touch of new
+    /// memory, per string an LLM writes.
+    fn restart(&mut self, index: usize, text: &[u8]) -> bool {
+        self.index == index && self.private(1) && self.write(0, text)
     }
 
     /// Writes `tail` at character `at` and ends the text after it; false (and nothing changed) if it
