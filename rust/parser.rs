@@ -209,6 +209,19 @@ fn first_control(s: &[u8]) -> Option<usize> {
         .map(|k| base + k)
 }
 
+/// Where plain string text ends in the first `n` bytes of `w` (see `word`): at a quote, a backslash
+/// or (`strict`) a control character; `n` if it does not.
+fn text_end(w: u64, n: usize, strict: bool) -> usize {
+    let mut stops = word::equal(w, b'"') | word::equal(w, b'\\');
+    if strict {
+        stops |= word::control(w);
+    }
+    match stops & word::first(n) {
+        0 => n,
+        stops => word::lowest(stops),
+    }
+}
+
 /// Appends the first `n` bytes of `w` to `out`: one unaligned store (into room reserved for all 8)
 /// instead of a `memcpy` call whose size dispatch mispredicts on token-sized text.
 fn push_word(out: &mut Vec<u8>, w: u64, n: usize) {
@@ -392,11 +405,7 @@ impl Parser {
             return false;
         }
         let w = word::small(input);
-        let mut stops = word::equal(w, b'"') | word::equal(w, b'\\');
-        if self.options.mode == Mode::Strict {
-            stops |= word::control(w);
-        }
-        if stops & word::first(input.len()) != 0 {
+        if text_end(w, input.len(), self.options.mode == Mode::Strict) < input.len() {
             return false;
         }
         push_word(&mut self.scratch, w, input.len());
@@ -587,27 +596,19 @@ impl Parser {
                 State::Str => {
                     let rest = &chunk[i..];
                     // Where the plain text ends: a quote, a backslash, or (strict) a control
-                    // character. Token-sized chunks are the common case: one plain scan for all
-                    // three beats memchr's setup and a second pass there.
+                    // character.
                     let end = if rest.len() <= 8 {
-                        // Token-sized: one word, no loop (see `word`); the text goes in as the
+                        // Token-sized, the common case: one word, no loop; the text goes in as the
                         // whole word, with only the span's length counted.
                         let w = word::small(rest);
-                        let mut stops = word::equal(w, b'"') | word::equal(w, b'\\');
-                        if !lenient {
-                            stops |= word::control(w);
-                        }
-                        let stops = stops & word::first(rest.len());
-                        let end = match stops {
-                            0 => rest.len(),
-                            _ => word::lowest(stops),
-                        };
+                        let end = text_end(w, rest.len(), !lenient);
                         if end > 0 {
                             self.flush_pending_high();
                             push_word(&mut self.scratch, w, end);
                         }
                         end
                     } else {
+                        // Short: one plain scan for all three beats memchr's setup and a second pass.
                         let end = if rest.len() < 16 {
                             rest.iter()
                                 .position(|&b| b == b'"' || b == b'\\' || (b < 0x20 && !lenient))
