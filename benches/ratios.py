@@ -6,7 +6,8 @@ Each figure is the minimum over N repeats (time.perf_counter) of one pass over t
   feed+value ÷ trivial-call loop      unspool's per-chunk cost over one trivial PyO3 call   (bar ≤ 3)
   streaming_json_parser ÷ unspool     the same chunks through streaming_json_parser        (bar ≥ 10)
   1 MB ÷ 100 KB per chunk             unspool's per-chunk cost does not grow with the text  (bar ≤ 1.3)
-and, for reference, `feed` alone and the bar's loop shape with empty chunks (no parsing).
+and, for reference, `feed` alone, the bar's loop shape with empty chunks (no parsing), and
+`json.loads` of the whole document once (building the same objects with no streaming).
 With --check, exits 1 if a bar is missed.
 """
 
@@ -70,6 +71,15 @@ def empty_feed_run(chunks: list[str]) -> Callable[[], None]:
     return run
 
 
+def loads_run(doc: str) -> Callable[[], Any]:
+    """`json.loads` of the whole document once: building its objects, with no streaming at all."""
+
+    def run() -> Any:
+        return json.loads(doc)
+
+    return run
+
+
 def sjp_run(chunks: list[str]) -> Callable[[], Any]:
     def run() -> Any:
         p = streaming_json_parser.StreamingJsonParser()
@@ -109,6 +119,7 @@ def main() -> int:
             "unspool": (unspool_run(chunks), 1),
             "feed": (unspool_feed_only_run(chunks), 1),
             "empty_feed": (empty_feed_run(chunks), 1),
+            "loads": (loads_run(doc), 1),
             "small": (unspool_run(small), 1),
             "big": (unspool_run(big), 1),
         },
@@ -129,6 +140,10 @@ def main() -> int:
     print(
         f"  empty feed + value          {ns(t['empty_feed'], n)}   (`p.feed(''); p.value` per chunk: "
         f"{t['empty_feed'] / t_floor:.2f}× the trivial loop before any parsing)"
+    )
+    print(
+        f"  json.loads, whole document  {ns(t['loads'], n)}   (once, per chunk of the stream: "
+        f"{t['loads'] / t_floor:.2f}× the trivial loop to build the objects, with no streaming)"
     )
     print(
         f"  streaming_json_parser       {ns(t_sjp, n)}   (v{streaming_json_parser.__version__}, default mode)"

@@ -422,6 +422,28 @@ def test_ascii_pieces_of_every_size_grow_strings_of_every_kind(lead: str) -> Non
     assert_same(p.value, {"a": fresh(text)})
 
 
+KINDS = ["a", "\\u00e9", "\\u03a9", "\\ud83d\\ude00", "\\udc00"]
+
+
+@pytest.mark.parametrize("first", KINDS)
+@pytest.mark.parametrize("then", KINDS)
+def test_strings_widen_and_outgrow_their_room(first: str, then: str) -> None:
+    # Characters too wide for the growing `str`'s kind, or more than its room, move it into a new
+    # one: its characters are copied at the new width and only the new ones decoded. Every pair of
+    # kinds (a lone low surrogate among them), the move at every fill around the end of the first room.
+    for fill in (0, 1, 60, 126, 127, 128, 129, 255, 256, 300):
+        p = Parser()
+        doc = '{"a": "' + first
+        p.feed(doc)
+        for piece in ["x" * fill, then, "yz", then * 3, "w" * 200, "\\u00e8" * 30, "v" * 9]:
+            p.feed(piece)
+            doc += piece
+            expected = json.loads(doc + '"}')["a"]
+            assert open_str(p) == expected and len(open_str(p)) == len(expected), (fill, piece)
+        p.feed('"}')
+        assert_same(p.value, json.loads(doc + '"}'))
+
+
 def test_growing_strings_stay_inside_their_memory() -> None:
     # A full 8-character piece landing where the room ends once put the NUL after the text one
     # character past the `str`'s memory: values still compared equal, so only an allocator that
@@ -441,6 +463,15 @@ for lead in ("", "\\u00e9", "\\u03a9", "\\U0001f600"):
                 p.feed("abcdefgh"[:size])
                 text += "abcdefgh"[:size]
             assert p.value == [text], (lead, fill, size)
+            del p
+# Moving into a wider kind, or more room, at every fill around the end of the first room.
+for lead in ("", "\\u00e9", "\\u03a9"):
+    for wide in ("\\u00e9", "\\u03a9", "\\U0001f600"):
+        for fill in range(120, 136):
+            p = Parser()
+            p.feed('["' + lead + "x" * fill)
+            p.feed(wide + "abcdefgh" * 40)
+            assert p.value == [lead + "x" * fill + wide + "abcdefgh" * 40], (lead, wide, fill)
             del p
 print("ok")
 """

@@ -245,6 +245,49 @@ impl LiveStr {
         }
     }
 
+    /// `self`'s text and then `tail` (whole WTF-8 characters) in a new `str` with room, for when
+    /// `self` is full or too narrow for `tail`; None where `wchar_t` is not 4 bytes (the caller
+    /// decodes the whole text instead).
+    ///
+    /// `self`'s characters are copied, not decoded: CPython's UTF-8 decoder took ~500 ns for the
+    /// ~300 bytes (text and room) of a 100-character string widening to 4 bytes a character, and
+    /// the catalog's strings widen ~2,000 times.
+    pub(super) fn grown(&self, py: Python<'_>, tail: &[u8]) -> PyResult<Option<LiveStr>> {
+        let Some(layout) = layout(py) else {
+            return Ok(None);
+        };
+        if wchar_size(ffi::PyUnicode_FromWideChar) != 4 {
+            return Ok(None);
+        }
+        let len = self.len + tail.iter().filter(|&&b| b & 0xc0 != 0x80).count();
+        let room = len.max(128);
+        // The room's zeros are NULs, which end the text as in `make`.
+        let mut wide = vec![0u32; len + room];
+        let base = self.base();
+        for (i, w) in wide[..self.len].iter_mut().enumerate() {
+            // SAFETY: `self` has `len` characters of `kind` bytes from its data on.
+            *w = unsafe {
+                match self.kind {
+                    1 => u32::from(*base.add(i)),
+                    2 => u32::from(base.cast::<u16>().add(i).read_unaligned()),
+                    _ => base.cast::<u32>().add(i).read_unaligned(),
+                }
+            };
+        }
+        let (mut at, mut rest) = (self.len, tail);
+        while let Some((c, w)) = next_char(rest) {
+            wide[at] = c;
+            (at, rest) = (at + 1, &rest[w..]);
+        }
+        // SAFETY: `wide` holds `len + room` code points, each a `wchar_t` here; the result is a new
+        // reference or NULL. It has the narrowest kind for them, as every `str` must.
+        let obj = unsafe {
+            let ptr = ffi::PyUnicode_FromWideChar(wide.as_ptr().cast(), wide.len() as _);
+            Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyString>()
+        };
+        Ok(Self::adopt(layout, obj, len, len + room))
+    }
+
     fn make(py: Python<'_>, layout: Layout, text: &[u8], lone: bool) -> PyResult<Option<LiveStr>> {
         let len = text.iter().filter(|&&b| b & 0xc0 != 0x80).count();
         // Most strings an LLM writes fit in the first room: every time one outgrows it, the whole
@@ -268,10 +311,16 @@ impl LiveStr {
             };
             Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyString>()
         };
+        Ok(Self::adopt(layout, obj, len, len + room))
+    }
+
+    /// A record of `obj`, a new `str` of `cap` characters: its text's `len` and then NULs. None if
+    /// it is not laid out as measured.
+    fn adopt(layout: Layout, obj: Bound<'_, PyString>, len: usize, cap: usize) -> Option<LiveStr> {
         let ptr = obj.as_ptr();
         let (_, kind, compact, ascii) = state(ptr);
         if !compact || !layout.wstr_is_data(ptr) {
-            return Ok(None);
+            return None;
         }
         let data = layout.data(ptr) as usize - ptr as usize;
         let mut live = LiveStr {
@@ -285,12 +334,12 @@ impl LiveStr {
                 .wstr
                 .map(|(w, w_len)| (w, w_len, unsafe { read::<usize>(ptr, w) })),
             len,
-            cap: len + room,
+            cap,
         };
-        // SAFETY: a fresh, private `str` with `len + room` characters: shortening it is what
-        // CPython's own resize does before it reallocates (the room's NULs end it already).
+        // SAFETY: a fresh, private `str` with `cap` characters: shortening it is what CPython's own
+        // resize does before it reallocates (the room's NULs end it already).
         unsafe { live.set_len(len) };
-        Ok(Some(live))
+        Some(live)
     }
 
     /// The `str` itself.

@@ -358,9 +358,16 @@ impl Builder {
         // room than a spare has (and finding its kind would read all of it).
         let spare = (!open.attached || bytes.len() <= 64).then_some(&mut self.spares);
         let live = match self.grow && !open.taken {
-            true => match spare.and_then(|s| s.take_for(bytes)) {
-                Some(live) => Some(live),
-                None => LiveStr::new(py, bytes, lone)?,
+            true => match (spare.and_then(|s| s.take_for(bytes)), &open.shown_str) {
+                (Some(live), _) => Some(live),
+                // Outgrown, or too narrow for the new characters: its text is copied as it is.
+                (None, Shown::Live(old)) if open.attached && open.shown <= len => {
+                    match old.grown(py, &bytes[open.shown..])? {
+                        Some(live) => Some(live),
+                        None => LiveStr::new(py, bytes, lone)?,
+                    }
+                }
+                (None, _) => LiveStr::new(py, bytes, lone)?,
             },
             false => None,
         };
