@@ -11,8 +11,9 @@ pass, pydantic's (a few ms) the minimum over 10·N; instructor's, which takes se
   instructor ÷ unspool                instructor's `Partial[Catalog].model_from_chunks` on the 50-product
                                       (~41 KB) catalog, over unspool on the same chunks      (bar ≥ 300)
   1 MB ÷ 100 KB per chunk             the stream's per-chunk cost does not grow with the text (bar ≤ 1.5)
-instructor is no dependency of unspool: run this script in a venv that has it, or pass --skip-instructor.
-With --check, exits 1 if a bar is missed.
+Every timed pass gets new chunk objects (see workload.renew), as a stream does. instructor is no
+dependency of unspool: run this script in a venv that has it, or pass --skip-instructor. With --check,
+exits 1 if a bar is missed.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import unspool  # noqa: E402
 from timing import interleaved, ns, options, report  # noqa: E402
-from workload import Catalog, catalog_doc, products_for_bytes, token_chunks  # noqa: E402
+from workload import Catalog, catalog_doc, products_for_bytes, renew, token_chunks  # noqa: E402
 
 
 def stream_run(chunks: list[str]) -> Callable[[], Catalog]:
@@ -107,6 +108,10 @@ def main() -> int:
         f"{yields:,} partials yielded; min of {r} repeats"
     )
 
+    def fresh() -> None:
+        for c in (chunks, small_chunks, flat_small, flat_big):
+            renew(c)
+
     if args.no_gc:
         gc.disable()
     t = interleaved(
@@ -119,6 +124,7 @@ def main() -> int:
             "flat_big": (stream_run(flat_big), 1),
         },
         r,
+        setup=fresh,
     )
     t_validate, t_stream, t_small = t["validate"], t["stream"], t["small"]
     t_flat_small, t_flat_big = t["flat_small"], t["flat_big"]

@@ -8,25 +8,35 @@ from collections.abc import Callable
 from typing import Any
 
 
-def best(fn: Callable[[], Any], repeats: int) -> float:
-    """The fastest of `repeats` runs of `fn`, in seconds (the least disturbed by the machine)."""
+def best(fn: Callable[[], Any], repeats: int, setup: Callable[[], Any] | None = None) -> float:
+    """The fastest of `repeats` runs of `fn`, in seconds (the least disturbed by the machine).
+
+    `setup`, if given, runs before each one, untimed.
+    """
     times = []
     for _ in range(repeats):
+        if setup is not None:
+            setup()
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
     return min(times)
 
 
-def interleaved(runs: dict[str, tuple[Callable[[], Any], int]], repeats: int) -> dict[str, float]:
+def interleaved(
+    runs: dict[str, tuple[Callable[[], Any], int]],
+    repeats: int,
+    setup: Callable[[], Any] | None = None,
+) -> dict[str, float]:
     """The fastest time of each named run, taking `samples` runs of each in turn, `repeats` times over.
 
-    Interleaving the contenders lets drift in machine speed touch all of them alike.
+    Interleaving the contenders lets drift in machine speed touch all of them alike. `setup`, if
+    given, runs before each timed run, untimed.
     """
     fastest = dict.fromkeys(runs, float("inf"))
     for _ in range(repeats):
         for name, (fn, samples) in runs.items():
-            fastest[name] = min(fastest[name], best(fn, samples))
+            fastest[name] = min(fastest[name], best(fn, samples, setup))
     return fastest
 
 

@@ -116,6 +116,15 @@ def token_chunks(text: str, seed: int = 7, low: int = 1, high: int = 6) -> list[
     return out
 
 
+def renew(chunks: list[str]) -> None:
+    """Replaces each chunk with an equal new `str`, as a stream's chunks are new objects each time.
+
+    A `str` keeps its UTF-8 form once something asks for it: chunks reused from one timed pass to the
+    next would all have it already, and a parser that asks for it would look faster than it is.
+    """
+    chunks[:] = [c.encode().decode() for c in chunks]
+
+
 def fixed_chunks(data: bytes, size: int) -> list[bytes]:
     """Split bytes into chunks of `size` bytes (UTF-8 sequences may be cut)."""
     return [data[i : i + size] for i in range(0, len(data), size)]

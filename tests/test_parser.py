@@ -1133,15 +1133,31 @@ class Text(str):
     """A `str` subclass: its characters live apart from the object, unlike a plain `str`'s."""
 
 
-@pytest.mark.parametrize("doc", ['{"a": "hé", "b": [1, "x"]}', '["plain ascii", 12]'])
-def test_feed_reads_any_str(doc: str) -> None:
-    # Plain ASCII chunks are read straight from the object; subclasses and non-ASCII go through
-    # the public API. Every kind, fed one character at a time, gives the same value.
+@pytest.mark.parametrize(
+    "doc", ['{"a": "hé", "b": [1, "x"]}', '["plain ascii", 12]', '{"é Ω 😀": ["ÿ", "\\u00e9 Ωé 😀Ω"]}']
+)
+@pytest.mark.parametrize("size", [1, 2, 3, 7])
+def test_feed_reads_any_str(doc: str, size: int) -> None:
+    # A plain `str` chunk is read straight from the object, ASCII as it is and any other kind
+    # encoded on the way; a subclass goes through the public API. All give the same value.
     for make in (str, Text, lambda c: Text(c).encode()):
         p = Parser()
-        for ch in doc:
-            p.feed(make(ch))
+        for i in range(0, len(doc), size):
+            p.feed(make(doc[i : i + size]))
         assert p.finish() == json.loads(doc), make
+
+
+@pytest.mark.parametrize("bad", ["\ud800", "é\udfff", "Ω\ud83d", "😀\udc00x", Text("\ud800")])
+def test_a_str_chunk_with_a_lone_surrogate_is_refused_whole(bad: str) -> None:
+    # It has no UTF-8 form: the chunk is refused as the `str` would refuse `encode()`, and the
+    # parser goes on as if it had never been fed.
+    p = Parser()
+    p.feed('["a')
+    with pytest.raises(UnicodeEncodeError):
+        p.feed(bad)
+    assert p.value == ["a"]
+    p.feed('b"]')
+    assert p.finish() == ["ab"]
 
 
 @pytest.mark.parametrize("bad", [1, 1.5, None, ["[]"], {"a": 1}, object()])

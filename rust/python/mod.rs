@@ -607,6 +607,8 @@ struct State {
     parser: Parser,
     builder: Builder,
     follow: Follow,
+    /// The UTF-8 form of the last non-ASCII `str` chunk (see `live_str::utf8_of`).
+    utf8: String,
 }
 
 /// A `RefCell` shared between threads only under the GIL.
@@ -815,6 +817,7 @@ impl State {
             parser: Parser::new(Options { mode, max_depth }),
             builder: Builder::new(py),
             follow: Follow::default(),
+            utf8: String::new(),
         }
     }
 
@@ -828,7 +831,10 @@ impl State {
         let r = if let Ok(s) = chunk.cast::<PyString>() {
             let text = match live_str::ascii_text(py, s) {
                 Some(text) => text,
-                None => s.to_str()?,
+                None => match live_str::utf8_of(py, s, &mut self.utf8) {
+                    Some(text) => text,
+                    None => s.to_str()?,
+                },
             };
             self.parser.feed_str(text, &mut sink)
         } else if let Ok(b) = chunk.cast::<PyBytes>() {
