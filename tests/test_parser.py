@@ -1147,6 +1147,19 @@ def test_feed_reads_any_str(doc: str, size: int) -> None:
         assert p.finish() == json.loads(doc), make
 
 
+@pytest.mark.parametrize("size", [4095, 4096, 4097, 20000])
+def test_feed_reads_long_non_ascii_chunks(size: int) -> None:
+    # Up to 4,096 characters a chunk is encoded by the core into room it keeps; a longer one goes
+    # through the public API, so that one huge chunk does not pin its size for the parser's life.
+    for lead in ("é", "Ω", "😀"):
+        text = (lead + "ab") * (size // 3) + lead * (size % 3)
+        p = Parser()
+        p.feed('{"k": ["')
+        p.feed(text)
+        p.feed(text[::-1] + '"]}')
+        assert p.finish() == {"k": [text + text[::-1]]}
+
+
 @pytest.mark.parametrize("bad", ["\ud800", "é\udfff", "Ω\ud83d", "😀\udc00x", Text("\ud800")])
 def test_a_str_chunk_with_a_lone_surrogate_is_refused_whole(bad: str) -> None:
     # It has no UTF-8 form: the chunk is refused as the `str` would refuse `encode()`, and the

@@ -94,10 +94,14 @@ pub(super) fn ascii_text<'a>(py: Python<'_>, s: &'a Bound<'_, PyString>) -> Opti
     }
 }
 
-/// The UTF-8 form of `s`, written into `out`, if it is a compact non-ASCII `str` with no surrogate
-/// (else the caller asks the public API, which raises for a surrogate). `PyUnicode_AsUTF8AndSize`
-/// allocates that form and keeps it on the chunk: for a chunk fresh from the network, as every
-/// chunk of a stream is, that cost ~110 ns a non-ASCII chunk on the catalog.
+/// Longest chunk `utf8_of` encodes (4 bytes a character at most: 16 KiB of room kept).
+const UTF8_OF_MAX: usize = 4096;
+
+/// The UTF-8 form of `s`, written into `out`, if it is a compact non-ASCII `str` of at most
+/// `UTF8_OF_MAX` characters with no surrogate (else the caller asks the public API, which raises for
+/// a surrogate). `PyUnicode_AsUTF8AndSize` allocates that form and keeps it on the chunk: for a chunk
+/// fresh from the network, as every chunk of a stream is, that cost ~110 ns a non-ASCII chunk on the
+/// catalog. (`out` keeps its room for the parser's life, hence the limit.)
 pub(super) fn utf8_of<'a>(
     py: Python<'_>,
     s: &Bound<'_, PyString>,
@@ -109,11 +113,15 @@ pub(super) fn utf8_of<'a>(
     if !compact || ascii {
         return None;
     }
+    // SAFETY: every `str` has its length at `LENGTH`.
+    let len = unsafe { read::<ffi::Py_ssize_t>(obj, LENGTH) } as usize;
+    if len > UTF8_OF_MAX {
+        return None;
+    }
     out.clear();
     // SAFETY: a live compact `str` (a subclass's instance is never compact) has its `length`
     // characters, `kind` bytes each, from `compact_data` on.
     unsafe {
-        let len = read::<ffi::Py_ssize_t>(obj, LENGTH) as usize;
         let base = obj.cast::<u8>().add(layout.compact_data);
         for i in 0..len {
             let c = match kind {
