@@ -427,21 +427,30 @@ KINDS = ["a", "\\u00e9", "\\u03a9", "\\ud83d\\ude00", "\\udc00"]
 
 @pytest.mark.parametrize("first", KINDS)
 @pytest.mark.parametrize("then", KINDS)
-def test_strings_widen_and_outgrow_their_room(first: str, then: str) -> None:
-    # Characters too wide for the growing `str`'s kind, or more than its room, move it into a new
-    # one: its characters are copied at the new width and only the new ones decoded. Every pair of
-    # kinds (a lone low surrogate among them), the move at every fill around the end of the first room.
+@pytest.mark.parametrize("spares", [False, True])
+def test_strings_widen_and_outgrow_their_room(first: str, then: str, spares: bool) -> None:
+    # Characters too wide for the growing `str`'s kind, or more than its room, move it: into the
+    # `str` a closed string of the new kind left (`spares`: one of each kind closes first, each
+    # open across a feed so that it has one), else into a new one; either way its characters are
+    # copied at the new width and only the new ones decoded. Every pair of kinds (a lone low
+    # surrogate among them), the move at every fill around the end of the first room.
     for fill in (0, 1, 60, 126, 127, 128, 129, 255, 256, 300):
         p = Parser()
-        doc = '{"a": "' + first
+        doc = '{"a": ['
         p.feed(doc)
+        for kind in KINDS[:4] if spares else []:
+            p.feed('"' + kind)
+            p.feed('", ')
+            doc += '"' + kind + '", '
+        doc += '"' + first
+        p.feed('"' + first)
         for piece in ["x" * fill, then, "yz", then * 3, "w" * 200, "\\u00e8" * 30, "v" * 9]:
             p.feed(piece)
             doc += piece
-            expected = json.loads(doc + '"}')["a"]
+            expected = json.loads(doc + '"]}')["a"][-1]
             assert open_str(p) == expected and len(open_str(p)) == len(expected), (fill, piece)
-        p.feed('"}')
-        assert_same(p.value, json.loads(doc + '"}'))
+        p.feed('"]}')
+        assert_same(p.value, json.loads(doc + '"]}'))
 
 
 def test_growing_strings_stay_inside_their_memory() -> None:
@@ -465,14 +474,21 @@ for lead in ("", "\\u00e9", "\\u03a9", "\\U0001f600"):
             assert p.value == [text], (lead, fill, size)
             del p
 # Moving into a wider kind, or more room, at every fill around the end of the first room.
-for lead in ("", "\\u00e9", "\\u03a9"):
-    for wide in ("\\u00e9", "\\u03a9", "\\U0001f600"):
-        for fill in range(120, 136):
-            p = Parser()
-            p.feed('["' + lead + "x" * fill)
-            p.feed(wide + "abcdefgh" * 40)
-            assert p.value == [lead + "x" * fill + wide + "abcdefgh" * 40], (lead, wide, fill)
-            del p
+# (with a spare of each kind left by a string that closed, each open across a feed, or none)
+for before in ([], ["a", "\\u00e9", "\\u03a9", "\\U0001f600"]):
+    for lead in ("", "\\u00e9", "\\u03a9"):
+        for wide in ("\\u00e9", "\\u03a9", "\\U0001f600"):
+            for fill in range(120, 136):
+                p = Parser()
+                p.feed("[")
+                for text in before:
+                    p.feed('"' + text)
+                    p.feed('", ')
+                p.feed('"' + lead + "x" * fill)
+                p.feed(wide)
+                p.feed("abcdefgh" * 40)
+                assert p.value[-1] == lead + "x" * fill + wide + "abcdefgh" * 40, (lead, wide, fill)
+                del p
 print("ok")
 """
     env = {**os.environ, "PYTHONMALLOC": "debug"}

@@ -354,22 +354,29 @@ impl Builder {
         let bytes = text.wtf8();
         let len = bytes.len();
         let lone = text.has_lone_surrogates();
-        // A string just begun may reuse a spare; one that outgrew its room or its kind needs more
-        // room than a spare has (and finding its kind would read all of it).
-        let spare = (!open.attached || bytes.len() <= 64).then_some(&mut self.spares);
-        let live = match self.grow && !open.taken {
-            true => match (spare.and_then(|s| s.take_for(bytes)), &open.shown_str) {
-                (Some(live), _) => Some(live),
-                // Outgrown, or too narrow for the new characters: its text is copied as it is.
-                (None, Shown::Live(old)) if open.attached && open.shown <= len => {
-                    match old.grown(py, &bytes[open.shown..])? {
+        let live = match (self.grow && !open.taken, &open.shown_str) {
+            (false, _) => None,
+            // Outgrown, or too narrow for the new characters: its text is copied as it is, into a
+            // spare of the kind it needs now if one has room, else into a new `str`.
+            (true, Shown::Live(old)) if open.attached && open.shown <= len => {
+                let tail = &bytes[open.shown..];
+                match self.spares.take_moved(old, tail) {
+                    Some(live) => Some(live),
+                    None => match old.grown(py, tail)? {
                         Some(live) => Some(live),
                         None => LiveStr::new(py, bytes, lone)?,
-                    }
+                    },
                 }
-                (None, _) => LiveStr::new(py, bytes, lone)?,
+            }
+            // A string just begun may reuse a spare (a long one would need more room than a spare
+            // has, and finding its kind would read all of it).
+            (true, _) => match (!open.attached || len <= 64)
+                .then(|| self.spares.take_for(bytes))
+                .flatten()
+            {
+                Some(live) => Some(live),
+                None => LiveStr::new(py, bytes, lone)?,
             },
-            false => None,
         };
         let (s, shown) = match live {
             Some(live) => (live.get().bind(py).clone(), Shown::Live(live)),
