@@ -314,30 +314,62 @@ impl LiveStr {
         let Some(layout) = layout(py) else {
             return Ok(None);
         };
-        if wchar_size(ffi::PyUnicode_FromWideChar) != 4 {
+        let latin1 = self.index.max(kind_index(tail)) <= 1;
+        if !latin1 && wchar_size(ffi::PyUnicode_FromWideChar) != 4 {
             return Ok(None);
         }
         let len = self.len + tail.iter().filter(|&&b| b & 0xc0 != 0x80).count();
         let room = len.max(128);
-        // The room's zeros are NULs, which end the text as in `make`.
-        let mut wide = vec![0u32; len + room];
-        let base = self.base();
-        for (i, w) in wide[..self.len].iter_mut().enumerate() {
-            // SAFETY: `self` has `len` characters of `kind` bytes from its data on.
-            *w = unsafe { get(base, self.kind, i) };
-        }
-        let (mut at, mut rest) = (self.len, tail);
-        while let Some((c, w)) = next_char(rest) {
-            wide[at] = c;
-            (at, rest) = (at + 1, &rest[w..]);
-        }
-        // SAFETY: `wide` holds `len + room` code points, each a `wchar_t` here; the result is a new
-        // reference or NULL. It has the narrowest kind for them, as every `str` must.
+        // The room's zeros are NULs, which end the text as in `make`. Latin-1 text goes in a byte a
+        // character (a copy for the decoder), any other as `wchar_t`s; either way the result has the
+        // narrowest kind for its characters, as every `str` must.
+        // SAFETY: each buffer holds `len + room` characters; each result is a new reference or NULL.
         let obj = unsafe {
-            let ptr = ffi::PyUnicode_FromWideChar(wide.as_ptr().cast(), wide.len() as _);
+            let ptr = if latin1 {
+                let mut bytes = vec![0u8; len + room];
+                self.copy_into(&mut bytes, tail, |c| c as u8);
+                ffi::PyUnicode_DecodeLatin1(
+                    bytes.as_ptr().cast(),
+                    bytes.len() as _,
+                    std::ptr::null(),
+                )
+            } else {
+                let mut wide = vec![0u32; len + room];
+                self.copy_into(&mut wide, tail, |c| c);
+                ffi::PyUnicode_FromWideChar(wide.as_ptr().cast(), wide.len() as _)
+            };
             Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyString>()
         };
         Ok(Self::adopt(layout, obj, len, len + room))
+    }
+
+    /// Writes this `str`'s characters and then `tail`'s (whole WTF-8 characters) to the start of
+    /// `out`, each through `to`; `out` has room for them.
+    fn copy_into<T>(&self, out: &mut [T], tail: &[u8], to: impl Fn(u32) -> T) {
+        let base = self.base();
+        let (head, rest) = out.split_at_mut(self.len);
+        // SAFETY: `self` has `len` characters of `kind` bytes from its data on.
+        unsafe {
+            match self.kind {
+                1 => head
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(i, o)| *o = to(get(base, 1, i))),
+                2 => head
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(i, o)| *o = to(get(base, 2, i))),
+                _ => head
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(i, o)| *o = to(get(base, 4, i))),
+            }
+        }
+        let (mut slots, mut text) = (rest.iter_mut(), tail);
+        while let (Some((c, w)), Some(slot)) = (next_char(text), slots.next()) {
+            *slot = to(c);
+            text = &text[w..];
+        }
     }
 
     fn make(py: Python<'_>, layout: Layout, text: &[u8], lone: bool) -> PyResult<Option<LiveStr>> {
