@@ -171,6 +171,17 @@ fn next_char(b: &[u8]) -> Option<(u32, usize)> {
     })
 }
 
+/// How many characters `text` (whole WTF-8 characters) holds.
+fn char_count(text: &[u8]) -> usize {
+    text.iter().filter(|&&b| b & 0xc0 != 0x80).count()
+}
+
+/// The room a `str` for `len` characters is made with, beyond them. Most strings an LLM writes fit
+/// in the first room: every time one outgrows it, its text is copied into a new `str`.
+fn room_for(len: usize) -> usize {
+    len.max(128)
+}
+
 /// Which of `LIMITS` `text` (whole WTF-8 characters) needs.
 fn kind_index(text: &[u8]) -> usize {
     if text.is_ascii() {
@@ -318,8 +329,8 @@ impl LiveStr {
         if !latin1 && wchar_size(ffi::PyUnicode_FromWideChar) != 4 {
             return Ok(None);
         }
-        let len = self.len + tail.iter().filter(|&&b| b & 0xc0 != 0x80).count();
-        let room = len.max(128);
+        let len = self.len + char_count(tail);
+        let room = room_for(len);
         // The room's zeros are NULs, which end the text as in `make`. Latin-1 text goes in a byte a
         // character (a copy for the decoder), any other as `wchar_t`s; either way the result has the
         // narrowest kind for its characters, as every `str` must.
@@ -374,10 +385,8 @@ impl LiveStr {
     }
 
     fn make(py: Python<'_>, layout: Layout, text: &[u8], lone: bool) -> PyResult<Option<LiveStr>> {
-        let len = text.iter().filter(|&&b| b & 0xc0 != 0x80).count();
-        // Most strings an LLM writes fit in the first room: every time one outgrows it, the whole
-        // text is copied into a new `str`.
-        let room = len.max(128);
+        let len = char_count(text);
+        let room = room_for(len);
         // NULs are ASCII: CPython picks the kind the text needs, and the room already ends the text
         // with the NUL every `str` ends with.
         let mut padded = Vec::with_capacity(text.len() + room);
