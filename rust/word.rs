@@ -51,6 +51,12 @@ pub(crate) fn continuation(w: u64) -> u64 {
     w & !(w << 1) & HIGH
 }
 
+/// How many lanes are set in `lanes`: one multiply adds up the eight lanes' bits in the top byte
+/// (x86-64's baseline has no `popcnt`, and `count_ones` without it is a dozen instructions).
+pub(crate) fn count(lanes: u64) -> usize {
+    ((lanes >> 7).wrapping_mul(ONES) >> 56) as usize
+}
+
 /// The index of the lowest lane set in `lanes` (which is not 0).
 pub(crate) fn lowest(lanes: u64) -> usize {
     (lanes.trailing_zeros() / 8) as usize
@@ -92,11 +98,14 @@ mod tests {
             assert_eq!(equal(w, b'\n'), lanes(&|c| c == b'\n'), "{b:?}");
             assert_eq!(control(w), lanes(&|c| c < 0x20), "{b:?}");
             assert_eq!(continuation(w), lanes(&|c| c & 0xc0 == 0x80), "{b:?}");
+            let conts = want.iter().filter(|&&c| c & 0xc0 == 0x80).count();
+            assert_eq!(count(continuation(w)), conts, "{b:?}");
             assert_eq!(
                 first(b.len()),
                 lanes(&|_| true) & (0..b.len()).fold(0, |m, i| m | 0x80 << (8 * i))
             );
         }
+        assert_eq!((count(0), count(HIGH)), (0, 8));
         assert_eq!(
             (
                 lowest(0x80 << 16 | 0x80 << 40),
