@@ -591,6 +591,19 @@ def test_an_open_string_a_consumer_took_out_or_replaced_is_put_back() -> None:
     assert p.finish() == {"a": "abcdefghi"} and taken == "abc"
 
 
+def test_an_open_string_a_consumer_took_out_of_a_list_is_put_back() -> None:
+    p = Parser()
+    p.feed('[1, "abc')
+    taken = p.value.pop()
+    p.feed("def")
+    assert taken == "abc" and p.value == [1, "abcdef"]
+    p.value.clear()
+    p.feed('ghi", 2')
+    assert p.value == ["abcdefghi"]
+    p.feed("]")
+    assert p.finish() == ["abcdefghi", 2] and taken == "abc"
+
+
 def test_an_open_string_held_past_its_close_is_never_reused() -> None:
     # The core reuses the `str` of a closed string for the next one, unless someone kept it.
     p = Parser()
