@@ -591,6 +591,22 @@ def test_an_open_string_a_consumer_took_out_or_replaced_is_put_back() -> None:
     assert p.finish() == {"a": "abcdefghi"} and taken == "abc"
 
 
+@pytest.mark.parametrize("text", ["abc", "d\u00e9j\u00e0", "\u65e5\u672c", "go \U0001f680"])
+def test_a_closed_string_is_a_new_exact_str_not_the_one_that_grew(text: str) -> None:
+    # The open string's `str` has room to grow; the closed value is a copy of just its text, so no
+    # value keeps that room (the grown one stays with the parser for the next string).
+    p = Parser()
+    p.feed('["' + text[:1])
+    p.feed(text[1:])
+    grown = id(open_str(p))
+    p.feed('"')
+    closed = p.value[0]
+    assert closed == text and type(closed) is str and id(closed) != grown
+    assert hash(closed) == hash(text) and closed.isascii() == text.isascii()
+    p.feed("]")
+    assert p.finish() == [text]
+
+
 def test_an_open_string_a_consumer_took_out_of_a_list_is_put_back() -> None:
     p = Parser()
     p.feed('[1, "abc')
