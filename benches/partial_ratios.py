@@ -5,7 +5,8 @@
 Every stream is `unspool.stream(chunks, response_model=Catalog)` over the shared catalog of
 benches/workload.py in 1–6 character chunks, taking every partial it yields (one per visible change) and
 then `get_final_response()`. Each unspool figure is the minimum over N repeats (time.perf_counter) of one
-pass, pydantic's (a few ms) the minimum over 10·N; instructor's, which takes seconds, is one pass. Prints:
+pass, pydantic's (a few ms) the minimum over 10·N; instructor's, which takes seconds, is one pass. What a
+pass returns is freed after the clock stops (see timing.best). Prints:
   stream ÷ one model_validate_json    400 products streamed into partials, over one
                                       `Catalog.model_validate_json` of the whole text       (bar ≤ 30)
   instructor ÷ unspool                instructor's `Partial[Catalog].model_from_chunks` on the 50-product

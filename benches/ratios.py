@@ -2,7 +2,8 @@
 
     python benches/ratios.py [--repeats N] [--no-gc] [--check]
 
-Each figure is the minimum over N repeats (time.perf_counter) of one pass over the chunks. Prints:
+Each figure is the minimum over N repeats (time.perf_counter) of one pass over the chunks; the value a pass
+returns is freed after the clock stops (see timing.best). Prints:
   feed+value ÷ trivial-call loop      unspool's per-chunk cost over one trivial PyO3 call   (bar ≤ 3)
   streaming_json_parser ÷ unspool     the same chunks through streaming_json_parser        (bar ≥ 10)
   1 MB ÷ 100 KB per chunk             unspool's per-chunk cost does not grow with the text  (bar ≤ 1.3)
