@@ -326,13 +326,6 @@ unsafe fn put_ascii_word(base: *mut u8, kind: u32, at: usize, w: u64) {
     }
 }
 
-/// Bytes in the `wchar_t` that `PyUnicode_FromWideChar` takes (4 on Linux and macOS, 2 on Windows).
-fn wchar_size<W>(
-    _: unsafe extern "C" fn(*const W, ffi::Py_ssize_t) -> *mut ffi::PyObject,
-) -> usize {
-    std::mem::size_of::<W>()
-}
-
 /// A `str` made with room to grow, and how much of it is in use.
 pub(super) struct LiveStr {
     obj: Py<PyString>,
@@ -362,73 +355,43 @@ impl LiveStr {
     }
 
     /// `self`'s text and then `tail` (whole WTF-8 characters) in a new `str` with room, for when
-    /// `self` is full or too narrow for `tail`; None for text beyond Latin-1 where `wchar_t` is not
-    /// 4 bytes (the caller decodes the whole text instead).
+    /// `self` is full or too narrow for `tail`.
     ///
-    /// `self`'s characters are copied, not decoded: CPython's UTF-8 decoder took ~500 ns for the
-    /// ~300 bytes (text and room) of a 100-character string widening to 4 bytes a character, and
-    /// the catalog's strings widen ~2,000 times.
+    /// Only `tail` and the room are decoded; `PyUnicode_Concat` copies `self`'s characters at the new
+    /// width in C. Decoding all the text again took ~500 ns for a 100-character string widening to 4
+    /// bytes a character, and the catalog's strings widen ~2,000 times; copying it a character at a
+    /// time into `wchar_t`s for `PyUnicode_FromWideChar`, which checks each again, took ~2,500
+    /// instructions a string.
     pub(super) fn grown(&self, py: Python<'_>, tail: &[u8]) -> PyResult<Option<LiveStr>> {
         let Some(layout) = layout(py) else {
             return Ok(None);
         };
-        let latin1 = self.index.max(kind_index(tail)) <= 1;
-        if !latin1 && wchar_size(ffi::PyUnicode_FromWideChar) != 4 {
-            return Ok(None);
-        }
         let len = self.len + char_count(tail);
         let room = room_for(len);
-        // The room's zeros are NULs, which end the text as in `make`. Latin-1 text goes in a byte a
-        // character (a copy for the decoder), any other as `wchar_t`s; either way the result has the
-        // narrowest kind for its characters, as every `str` must.
-        // SAFETY: each buffer holds `len + room` characters; each result is a new reference or NULL.
+        // The room's NULs end the text as in `make`, and the result has the narrowest kind for its
+        // characters, as every `str` must. (`surrogatepass` keeps lone surrogates from `\uD8xx`
+        // escapes; it costs nothing on other text.)
+        let mut padded = Vec::with_capacity(tail.len() + room);
+        padded.extend_from_slice(tail);
+        padded.resize(tail.len() + room, 0);
+        // SAFETY: pointer and length come from a live buffer, `self` is a live `str`; each result is
+        // a new reference or NULL.
         let obj = unsafe {
-            let ptr = if latin1 {
-                let mut bytes = vec![0u8; len + room];
-                self.copy_into(&mut bytes, tail, |c| c as u8);
-                ffi::PyUnicode_DecodeLatin1(
-                    bytes.as_ptr().cast(),
-                    bytes.len() as _,
-                    std::ptr::null(),
-                )
-            } else {
-                let mut wide = vec![0u32; len + room];
-                self.copy_into(&mut wide, tail, |c| c);
-                ffi::PyUnicode_FromWideChar(wide.as_ptr().cast(), wide.len() as _)
-            };
-            Bound::from_owned_ptr_or_err(py, ptr)?.cast_into_unchecked::<PyString>()
+            let rest = Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyUnicode_DecodeUTF8(
+                    padded.as_ptr().cast(),
+                    padded.len() as ffi::Py_ssize_t,
+                    c"surrogatepass".as_ptr(),
+                ),
+            )?;
+            Bound::from_owned_ptr_or_err(
+                py,
+                ffi::PyUnicode_Concat(self.obj.as_ptr(), rest.as_ptr()),
+            )?
+            .cast_into_unchecked::<PyString>()
         };
         Ok(Self::adopt(layout, obj, len, len + room))
-    }
-
-    /// Writes this `str`'s characters and then `tail`'s (whole WTF-8 characters) to the start of
-    /// `out`, each through `to`; `out` has room for them.
-    fn copy_into<T>(&self, out: &mut [T], tail: &[u8], to: impl Fn(u32) -> T) {
-        let base = self.base();
-        let (head, rest) = out.split_at_mut(self.len);
-        // SAFETY: `self` has `len` characters of `kind` bytes from its data on.
-        // (One loop per width, so that each is a plain widening copy with no test inside.)
-        unsafe {
-            match self.kind {
-                1 => head
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(i, o)| *o = to(get(base, 1, i))),
-                2 => head
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(i, o)| *o = to(get(base, 2, i))),
-                _ => head
-                    .iter_mut()
-                    .enumerate()
-                    .for_each(|(i, o)| *o = to(get(base, 4, i))),
-            }
-        }
-        let (mut slots, mut text) = (rest.iter_mut(), tail);
-        while let (Some((c, w)), Some(slot)) = (next_char(text), slots.next()) {
-            *slot = to(c);
-            text = &text[w..];
-        }
     }
 
     fn make(py: Python<'_>, layout: Layout, text: &[u8], lone: bool) -> PyResult<Option<LiveStr>> {
