@@ -620,6 +620,79 @@ def test_an_open_string_a_consumer_took_out_of_a_list_is_put_back() -> None:
     assert p.finish() == ["abcdefghi", 2] and taken == "abc"
 
 
+def _take(d: dict[str, Any]) -> Any:
+    return d.pop("a")
+
+
+def _take_last(d: dict[str, Any]) -> Any:
+    return d.popitem()[1]
+
+
+def _replace(d: dict[str, Any]) -> Any:
+    held = d["a"]
+    d["a"] = "other"
+    return held
+
+
+def _update(d: dict[str, Any]) -> Any:
+    held = d["a"]
+    d.update(a="other")
+    return held
+
+
+def _merge(d: dict[str, Any]) -> Any:
+    held = d["a"]
+    d |= {"a": "other"}
+    return held
+
+
+def _delete(d: dict[str, Any]) -> Any:
+    held = d["a"]
+    del d["a"]
+    return held
+
+
+def _clear(d: dict[str, Any]) -> Any:
+    held = d["a"]
+    d.clear()
+    return held
+
+
+@pytest.mark.parametrize("change", [_take, _take_last, _replace, _update, _merge, _delete, _clear])
+@pytest.mark.parametrize("head", ["ab", "d\u00e9", "\u65e5", "\U0001f680"])
+def test_an_open_string_a_consumer_changed_its_dict_around_is_never_grown(change: Any, head: str) -> None:
+    # After a few chunks the parser knows the dict by its version tag and stops looking the string
+    # up; any change to the dict must send it back to looking. A `str` the consumer holds must keep
+    # its text, and the dict gets the whole string back.
+    p = Parser()
+    p.feed('{"a": "' + head)
+    p.feed("c")
+    p.feed("d")
+    held = change(p.value)
+    # Its characters, read without caching anything on it (a hash or a UTF-8 form would stop it
+    # growing in place, and hide the bug this looks for).
+    before = list(held)
+    p.feed("e")
+    p.feed("f")
+    text = head + "cdef"
+    assert list(held) == before and p.value["a"] == text
+    p.feed('"}')
+    assert p.finish()["a"] == text and list(held) == before
+
+
+def test_an_open_string_grows_on_when_a_consumer_adds_to_its_dict() -> None:
+    p = Parser()
+    p.feed('{"a": "ab')
+    p.feed("c")
+    p.value["z"] = 1
+    p.value.setdefault("y", 2)
+    p.feed("d")
+    p.feed("e")
+    assert p.value == {"a": "abcde", "z": 1, "y": 2}
+    p.feed('"}')
+    assert p.finish() == {"a": "abcde", "z": 1, "y": 2}
+
+
 def test_an_open_string_held_past_its_close_is_never_reused() -> None:
     # The core reuses the `str` of a closed string for the next one, unless someone kept it.
     p = Parser()

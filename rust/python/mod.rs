@@ -14,6 +14,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple, PyType};
 use pyo3::{intern, Borrowed, PyTraverseError, PyVisit};
 
+mod dict_version;
 mod keys;
 mod live_str;
 mod snapshot;
@@ -54,6 +55,9 @@ struct OpenString {
     taken: bool,
     /// Byte length visible at the end of the last feed (for `feed`'s return value).
     seen: usize,
+    /// The parent dict's version tag when it was last known to hold `shown_str` (see
+    /// `dict_version`); None if unknown, or the parent is no dict.
+    version: Option<u64>,
 }
 
 /// The open string's `str` in its parent.
@@ -170,16 +174,22 @@ fn decode<'py>(
 }
 
 /// Whether the open string's slot in its parent (`key` or `index`; the root if none) holds `s`.
+/// `version`: the parent dict's tag when it was last known to (see `dict_version`).
 #[inline(always)]
 fn holds(
     py: Python<'_>,
     frames: &[Frame],
     root: &RootSlot,
     (key, index): (Option<&Py<PyString>>, usize),
+    version: Option<u64>,
     s: &Py<PyString>,
 ) -> bool {
     let found = match frames.last().map(|f| &f.obj) {
         None => root.ptr(),
+        // Unchanged since it was known to hold `s`: it still does.
+        Some(Node::Dict(d)) if version.is_some() && dict_version::of(py, d) == version => {
+            return true
+        }
         Some(Node::Dict(d)) => match key {
             // SAFETY: live objects; the result is borrowed (or NULL), compared and not kept. The
             // lookup can run Python code (a key a consumer put in the dict, with a colliding hash and
@@ -199,6 +209,15 @@ fn holds(
         drop(PyErr::take(py));
     }
     found == s.as_ptr()
+}
+
+/// The version tag of the innermost open container, if it is a dict whose tag can be read.
+#[inline(always)]
+fn parent_version(py: Python<'_>, frames: &[Frame]) -> Option<u64> {
+    match frames.last().map(|f| &f.obj) {
+        Some(Node::Dict(d)) => dict_version::of(py, d),
+        _ => None,
+    }
 }
 
 impl Builder {
@@ -291,6 +310,9 @@ impl Builder {
                 }
             }
         }
+        // Not the tag now: replacing a value can run Python code (the old value's finalizer), which
+        // could have changed the dict again after the store. The next check looks the string up.
+        open.version = None;
         Ok(())
     }
 
@@ -309,7 +331,7 @@ impl Builder {
                 let slot = (open.key.as_ref(), open.index);
                 let current = open.shown == bytes.len()
                     || (open.attached
-                        && holds(py, &self.frames, &self.root, slot, live.get())
+                        && holds(py, &self.frames, &self.root, slot, open.version, live.get())
                         && live.append(&bytes[open.shown..]));
                 if current {
                     open.shown = bytes.len();
@@ -336,10 +358,13 @@ impl Builder {
                 // `append` checks the reference count after `holds`, which can run Python code.
                 let slot = (open.key.as_ref(), open.index);
                 if open.shown < bytes.len()
-                    && holds(py, &self.frames, &self.root, slot, live.get())
+                    && holds(py, &self.frames, &self.root, slot, open.version, live.get())
                     && live.append(&bytes[open.shown..])
                 {
                     open.shown = bytes.len();
+                    // No Python code ran since `holds` found the string in its dict (growing it in
+                    // place runs none), so the dict's tag now is one at which it held the string.
+                    open.version = parent_version(py, &self.frames);
                     return Ok(());
                 }
                 open.taken = live.shared();
@@ -497,6 +522,7 @@ impl Sink for PySink<'_, '_> {
             shown_str: Shown::None,
             taken: false,
             seen: 0,
+            version: None,
         });
         self.b.changed = true;
     }
