@@ -658,6 +658,14 @@ def _clear(d: dict[str, Any]) -> Any:
     return held
 
 
+def test_dict_version_tags_are_read_where_tested() -> None:
+    import sys
+
+    # CPython 3.10 to 3.13 keep a version tag in every dict; elsewhere every check is a lookup.
+    reads = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+    assert unspool._core._reads_dict_versions() == reads
+
+
 @pytest.mark.parametrize("change", [_take, _take_last, _replace, _update, _merge, _delete, _clear])
 @pytest.mark.parametrize("head", ["ab", "d\u00e9", "\u65e5", "\U0001f680"])
 def test_an_open_string_a_consumer_changed_its_dict_around_is_never_grown(change: Any, head: str) -> None:

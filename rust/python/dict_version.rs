@@ -21,11 +21,17 @@ const TAG: usize = 24;
 
 static READABLE: PyOnceLock<bool> = PyOnceLock::new();
 
+/// Whether dicts' tags can be read here (measures the layout on first use).
+#[inline(always)]
+pub(super) fn readable(py: Python<'_>) -> bool {
+    *READABLE.get_or_init(py, || measure(py))
+}
+
 /// The version tag of `d`, or None where it cannot be read here.
 #[inline(always)]
 pub(super) fn of(py: Python<'_>, d: &Py<PyDict>) -> Option<u64> {
     // SAFETY: `d` is a live dict, which has its tag at `TAG` where `measure` found it there.
-    (*READABLE.get_or_init(py, || measure(py))).then(|| unsafe { tag(d.as_ptr()) })
+    readable(py).then(|| unsafe { tag(d.as_ptr()) })
 }
 
 /// SAFETY: `d` is a live dict on an interpreter whose layout `measure` accepted (or is measuring).

@@ -1334,6 +1334,13 @@ fn _grows_strings_in_place(py: Python<'_>) -> bool {
     live_str::supported(py)
 }
 
+/// Whether this interpreter's `dict` version tag passed the check that lets the open string's dict
+/// be known unchanged without a lookup.
+#[pyfunction]
+fn _reads_dict_versions(py: Python<'_>) -> bool {
+    dict_version::readable(py)
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyParser>()?;
@@ -1344,6 +1351,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.setattr(
         "_grows_strings_in_place",
         wrap_pyfunction!(_grows_strings_in_place, m)?,
+    )?;
+    m.setattr(
+        "_reads_dict_versions",
+        wrap_pyfunction!(_reads_dict_versions, m)?,
     )?;
     m.add_function(wrap_pyfunction!(snapshot::build_partial, m)?)?;
     m.add_function(wrap_pyfunction!(snapshot::same_partial, m)?)?;
