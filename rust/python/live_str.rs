@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
 
+use crate::parser::write_code_point;
 use crate::word;
 
 /// Where CPython keeps a compact `str`'s fields, as measured on this interpreter.
@@ -148,31 +149,11 @@ unsafe fn encode(dst: *mut u8, len: usize, at: impl Fn(usize) -> u32) -> Option<
     let mut n = 0;
     for i in 0..len {
         let c = at(i);
-        match c {
-            0..=0x7f => {
-                *dst.add(n) = c as u8;
-                n += 1;
-            }
-            0x80..=0x7ff => {
-                *dst.add(n) = 0xc0 | (c >> 6) as u8;
-                *dst.add(n + 1) = 0x80 | (c & 0x3f) as u8;
-                n += 2;
-            }
-            0xd800..=0xdfff => return None,
-            0x800..=0xffff => {
-                *dst.add(n) = 0xe0 | (c >> 12) as u8;
-                *dst.add(n + 1) = 0x80 | (c >> 6 & 0x3f) as u8;
-                *dst.add(n + 2) = 0x80 | (c & 0x3f) as u8;
-                n += 3;
-            }
-            _ => {
-                *dst.add(n) = 0xf0 | (c >> 18) as u8;
-                *dst.add(n + 1) = 0x80 | (c >> 12 & 0x3f) as u8;
-                *dst.add(n + 2) = 0x80 | (c >> 6 & 0x3f) as u8;
-                *dst.add(n + 3) = 0x80 | (c & 0x3f) as u8;
-                n += 4;
-            }
+        if (0xd800..=0xdfff).contains(&c) {
+            return None;
         }
+        // SAFETY: `n` is at most 4 bytes a character so far, so 4 more fit.
+        n += write_code_point(c, unsafe { &mut *dst.add(n).cast::<[u8; 4]>() });
     }
     Some(n)
 }
