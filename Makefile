@@ -3,8 +3,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: demo test test-rust test-python install install-pgo pgo-profile wheel format lint stubtest bench \
-	bench-rust fuzz clean
+.PHONY: demo test test-rust test-python install install-pgo install-release pgo-profile wheel format lint \
+	stubtest bench bench-rust fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -18,16 +18,21 @@ install: $(VENV)/.installed  ## build the extension (release) into .venv
 	PIP_QUIET=1 $(VENV)/bin/maturin develop --release -q
 
 # Release builds are profile-guided (PGO): an instrumented build runs benches/pgo_workload.py, and the
-# extension is built again with that profile (~5-13% off the core's per-chunk cost, see CHANGELOG).
-# The profile merger must read the raw format of rustc's LLVM (22 here): LLVM 19's does, Debian
-# bookworm's default 14 does not (`apt-get install llvm-19`). Set PROFDATA to choose one.
+# extension is built again with that profile (~5% off `feed` + `value` per token, see CHANGELOG).
+# Merging the profile takes an llvm-profdata that reads the raw format of rustc's LLVM (22 here): LLVM
+# 19's does, Debian bookworm's default 14 does not (`apt-get install llvm-19`). Set PROFDATA to choose
+# one. Without one, `make wheel` and `make bench` build without the profile, and say so.
 PGO := target/pgo
-PROFDATA ?= $(shell for p in $$(rustc --print sysroot)/lib/rustlib/*/bin/llvm-profdata \
-	$$(ls -d /usr/lib/llvm-*/bin/llvm-profdata 2>/dev/null | sort -V -r) $$(command -v llvm-profdata); \
-	do [ -x "$$p" ] && echo "$$p" && break; done)
+ifeq ($(origin PROFDATA),undefined)
+PROFDATA := $(shell for p in $$(rustc --print sysroot)/lib/rustlib/*/bin/llvm-profdata \
+	$$(ls -d /usr/lib/llvm-*/bin/llvm-profdata 2>/dev/null | sort -V -r) $$(command -v llvm-profdata); do \
+	v=$$("$$p" --version 2>/dev/null | grep -oE 'LLVM version [0-9]+' | grep -oE '[0-9]+$$'); \
+	[ "$${v:-0}" -ge 19 ] && echo "$$p" && break; done)
+endif
+NO_PROFDATA := no llvm-profdata from LLVM 19 or later (apt-get install llvm-19, or set PROFDATA)
 
 pgo-profile: $(VENV)/.installed  ## train the profile for a PGO build (leaves .venv with an instrumented build)
-	@test -n "$(PROFDATA)" || { echo "no llvm-profdata found: apt-get install llvm-19, or set PROFDATA"; exit 1; }
+	@test -n "$(PROFDATA)" || { echo "$(NO_PROFDATA)"; exit 1; }
 	rm -rf $(PGO)/raw
 	RUSTFLAGS="-Cprofile-generate=$(abspath $(PGO))/raw" PIP_QUIET=1 \
 		$(VENV)/bin/maturin develop --release -q --target-dir $(PGO)/target-generate
@@ -40,10 +45,16 @@ install-pgo: pgo-profile  ## build the extension (release, profile-guided) into 
 	RUSTFLAGS="-Cprofile-use=$(abspath $(PGO))/merged.profdata" PIP_QUIET=1 \
 		$(VENV)/bin/maturin develop --release -q --target-dir $(PGO)/target-use
 
-wheel: install-pgo  ## the release wheel (profile-guided) into dist/
+install-release: $(VENV)/.installed  ## the release build into .venv: profile-guided if it can be
+	@if [ -n "$(PROFDATA)" ]; then $(MAKE) --no-print-directory install-pgo; else \
+		echo "warning: $(NO_PROFDATA): building without the profile"; $(MAKE) --no-print-directory install; fi
+
+wheel: install-release  ## the release wheel into dist/ (profile-guided if it can be)
 	rm -rf dist
-	RUSTFLAGS="-Cprofile-use=$(abspath $(PGO))/merged.profdata" \
-		$(VENV)/bin/maturin build --release -q --out dist --target-dir $(PGO)/target-use
+	if [ -n "$(PROFDATA)" ]; then \
+		RUSTFLAGS="-Cprofile-use=$(abspath $(PGO))/merged.profdata" \
+		$(VENV)/bin/maturin build --release -q --out dist --target-dir $(PGO)/target-use; \
+	else $(VENV)/bin/maturin build --release -q --out dist; fi
 
 demo: install  ## stream a JSON document and watch its partial value grow
 	$(VENV)/bin/unspool demo
@@ -71,7 +82,7 @@ lint: install
 stubtest: install  ## the hand-written _core.pyi must match the compiled module
 	$(PY) -m mypy.stubtest unspool._core
 
-bench: install-pgo  ## pytest-benchmark groups and the bars' ratios (release build), then criterion
+bench: install-release  ## pytest-benchmark groups and the bars' ratios (release build), then criterion
 	$(PY) -m pytest benches --benchmark-only -q -p no:cacheprovider
 	$(PY) benches/ratios.py
 	$(PY) benches/partial_ratios.py --skip-instructor
