@@ -436,7 +436,7 @@ impl Parser {
             return false;
         }
         push_word(&mut self.scratch, w, input.len());
-        self.tracker.advance(input);
+        self.tracker.advance_small(input, w);
         true
     }
 

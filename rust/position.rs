@@ -110,7 +110,13 @@ impl Tracker {
             return self.advance_long(chunk);
         }
         // Token-sized chunks are the common case: one word holds the chunk, no loop.
-        let w = word::small(chunk);
+        self.advance_small(chunk, word::small(chunk));
+    }
+
+    /// `advance` for a chunk of at most 8 bytes that the caller already holds as a word (`w`, as
+    /// `word::small` loads it).
+    #[inline(always)]
+    pub(crate) fn advance_small(&mut self, chunk: &[u8], w: u64) {
         let p = self.start.byte % RING;
         self.recent[p..p + 8].copy_from_slice(&w.to_le_bytes());
         self.recent[p + RING..p + RING + 8].copy_from_slice(&w.to_le_bytes());
