@@ -864,7 +864,14 @@ impl State {
             py,
             b: &mut self.builder,
         };
-        let r = if let Ok(s) = chunk.cast::<PyString>() {
+        // An exact `str` is one pointer comparison; `cast` asks CPython for the type's flags (a call,
+        // with the limited API) to let subclasses in too.
+        let string = match chunk.is_exact_instance_of::<PyString>() {
+            // SAFETY: just checked.
+            true => Some(unsafe { chunk.cast_unchecked::<PyString>() }),
+            false => chunk.cast::<PyString>().ok(),
+        };
+        let r = if let Some(s) = string {
             let text = match live_str::ascii_text(py, s) {
                 Some(text) => text,
                 None => match live_str::utf8_of(py, s, &mut self.utf8) {
