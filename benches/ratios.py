@@ -7,8 +7,9 @@ returns is freed after the clock stops (see timing.best). Prints:
   feed+value ÷ trivial-call loop      unspool's per-chunk cost over one trivial PyO3 call   (bar ≤ 3)
   streaming_json_parser ÷ unspool     the same chunks through streaming_json_parser        (bar ≥ 10)
   1 MB ÷ 100 KB per chunk             unspool's per-chunk cost does not grow with the text  (bar ≤ 1.3)
-and, for reference, `feed` alone, the bar's loop shape with empty chunks (no parsing), and
-`json.loads` of the whole document once (building the same objects with no streaming).
+and, for reference, `feed` alone, the bar's loop shape with empty chunks (no parsing), `json.loads` of
+the whole document once (building the same objects with no streaming), and the bar's loop on the same
+catalog with every non-ASCII character made `x` (what the non-ASCII text costs).
 Every timed pass gets new chunk objects (see workload.renew), as a stream does. With --check,
 exits 1 if a bar is missed.
 """
@@ -28,7 +29,7 @@ import jiter  # noqa: E402
 import streaming_json_parser  # noqa: E402
 import unspool  # noqa: E402
 from timing import best, interleaved, ns, options, report  # noqa: E402
-from workload import catalog_doc, products_for_bytes, renew, token_chunks  # noqa: E402
+from workload import ascii_only, catalog_doc, products_for_bytes, renew, token_chunks  # noqa: E402
 
 
 def unspool_run(chunks: list[str]) -> Callable[[], Any]:
@@ -112,9 +113,10 @@ def main() -> int:
     small_doc = catalog_doc(products_for_bytes(100_000))
     big_doc = catalog_doc(products_for_bytes(1_000_000))
     small, big = token_chunks(small_doc), token_chunks(big_doc)
+    plain = token_chunks(ascii_only(doc))
 
     def fresh() -> None:
-        for c in (chunks, small, big):
+        for c in (chunks, small, big, plain):
             renew(c)
 
     if args.no_gc:
@@ -126,6 +128,7 @@ def main() -> int:
             "feed": (unspool_feed_only_run(chunks), 1),
             "empty_feed": (empty_feed_run(chunks), 1),
             "loads": (loads_run(doc), 1),
+            "ascii": (unspool_run(plain), 1),
             "small": (unspool_run(small), 1),
             "big": (unspool_run(big), 1),
         },
@@ -151,6 +154,10 @@ def main() -> int:
     print(
         f"  json.loads, whole document  {ns(t['loads'], n)}   (once, per chunk of the stream: "
         f"{t['loads'] / t_floor:.2f}× the trivial loop to build the objects, with no streaming)"
+    )
+    print(
+        f"  feed+value, ASCII-only text {ns(t['ascii'], n)}   (every non-ASCII character made `x`: "
+        f"{t['ascii'] / t_floor:.2f}× the trivial loop)"
     )
     print(
         f"  streaming_json_parser       {ns(t_sjp, n)}   (v{streaming_json_parser.__version__}, default mode)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 
@@ -103,6 +104,11 @@ def catalog_doc(n_products: int, seed: int = 42) -> str:
     rng = random.Random(seed)
     data = {"store": "Ünspool Outfitters 🧵", "products": [product(rng, i) for i in range(n_products)]}
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def ascii_only(text: str) -> str:
+    """`text` with every non-ASCII character made `x`: as many characters, so the same token chunks."""
+    return re.sub(r"[^\x00-\x7f]", "x", text)
 
 
 def token_chunks(text: str, seed: int = 7, low: int = 1, high: int = 6) -> list[str]:
