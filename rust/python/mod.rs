@@ -174,20 +174,21 @@ fn decode<'py>(
 }
 
 /// Whether the open string's slot in its parent (`key` or `index`; the root if none) holds `s`.
-/// `version`: the parent dict's tag when it was last known to (see `dict_version`).
+/// `version`: the parent dict's tag when it was last known to (see `dict_version`); a lookup that
+/// finds `s` there records the tag now.
 #[inline(always)]
 fn holds(
     py: Python<'_>,
     frames: &[Frame],
     root: &RootSlot,
     (key, index): (Option<&Py<PyString>>, usize),
-    version: Option<u64>,
+    version: &mut Option<u64>,
     s: &Py<PyString>,
 ) -> bool {
     let found = match frames.last().map(|f| &f.obj) {
         None => root.ptr(),
         // Unchanged since it was known to hold `s`: it still does.
-        Some(Node::Dict(d)) if version.is_some() && dict_version::of(py, d) == version => {
+        Some(Node::Dict(d)) if version.is_some() && dict_version::of(py, d) == *version => {
             return true
         }
         Some(Node::Dict(d)) => match key {
@@ -196,7 +197,15 @@ fn holds(
             // its own `__eq__`), which could take the `str`: so the caller checks the reference count
             // after this, never before. (`PyDict_GetItem` would save and restore the error state
             // around it: 169 instructions a lookup against ~60.)
-            Some(key) => unsafe { pyo3::ffi::PyDict_GetItemWithError(d.as_ptr(), key.as_ptr()) },
+            Some(key) => {
+                let found = unsafe { pyo3::ffi::PyDict_GetItemWithError(d.as_ptr(), key.as_ptr()) };
+                if found == s.as_ptr() {
+                    // No Python code runs between the lookup's answer and this read, so the tag
+                    // now is one at which the dict held `s`.
+                    *version = dict_version::of(py, d);
+                }
+                found
+            }
             None => return false,
         },
         // SAFETY: a live list; the result is borrowed (or NULL with an IndexError set if a consumer
@@ -209,15 +218,6 @@ fn holds(
         drop(PyErr::take(py));
     }
     found == s.as_ptr()
-}
-
-/// The version tag of the innermost open container, if it is a dict whose tag can be read.
-#[inline(always)]
-fn parent_version(py: Python<'_>, frames: &[Frame]) -> Option<u64> {
-    match frames.last().map(|f| &f.obj) {
-        Some(Node::Dict(d)) => dict_version::of(py, d),
-        _ => None,
-    }
 }
 
 impl Builder {
@@ -331,7 +331,14 @@ impl Builder {
                 let slot = (open.key.as_ref(), open.index);
                 let current = open.shown == bytes.len()
                     || (open.attached
-                        && holds(py, &self.frames, &self.root, slot, open.version, live.get())
+                        && holds(
+                            py,
+                            &self.frames,
+                            &self.root,
+                            slot,
+                            &mut open.version,
+                            live.get(),
+                        )
                         && live.append(&bytes[open.shown..]));
                 if current {
                     open.shown = bytes.len();
@@ -358,13 +365,17 @@ impl Builder {
                 // `append` checks the reference count after `holds`, which can run Python code.
                 let slot = (open.key.as_ref(), open.index);
                 if open.shown < bytes.len()
-                    && holds(py, &self.frames, &self.root, slot, open.version, live.get())
+                    && holds(
+                        py,
+                        &self.frames,
+                        &self.root,
+                        slot,
+                        &mut open.version,
+                        live.get(),
+                    )
                     && live.append(&bytes[open.shown..])
                 {
                     open.shown = bytes.len();
-                    // No Python code ran since `holds` found the string in its dict (growing it in
-                    // place runs none), so the dict's tag now is one at which it held the string.
-                    open.version = parent_version(py, &self.frames);
                     return Ok(());
                 }
                 open.taken = live.shared();
