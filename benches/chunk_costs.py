@@ -7,6 +7,11 @@ a chunk's figure is the least disturbed one), subtracts the cheapest chunk's tim
 call itself), and sums the rest by the chunk's role: plain text inside a string, and chunks that open
 or close a key or a string value, with or without punctuation (`,` `:` `{` `}` `[` `]`).
 
+A second table splits the text-only chunks of string values by their characters: ASCII; non-ASCII
+no wider than the string so far, in at most 8 UTF-8 bytes (the parser's one-word path) or more; a
+chunk that makes the string wider (ASCII → Latin-1 → two → four bytes a character: its `str` is
+copied at the new width); and text with an escape.
+
 This is a diagnostic, not a bar: timing each call adds ~50 ns of its own and disturbs the branch
 predictor, so the total is not the bar loop's. It shows which kind of chunk the time goes to.
 """
@@ -57,6 +62,51 @@ def quote_roles(doc: str) -> dict[int, str]:
     return roles
 
 
+WIDTHS = ("ASCII", "Latin-1", "2 bytes", "4 bytes")
+
+
+def width(ch: str) -> int:
+    """Which of `WIDTHS` a `str` holding `ch` needs."""
+    o = ord(ch)
+    return 0 if o < 0x80 else 1 if o < 0x100 else 2 if o < 0x10000 else 3
+
+
+def text_classes(chunks: list[str], roles: dict[int, str]) -> list[str | None]:
+    """For each chunk that is nothing but text of a string value, what its characters do (see the
+    module's doc); None for every other chunk."""
+    out: list[str | None] = []
+    at, in_value, widest = 0, False, 0
+    for c in chunks:
+        quotes = [k for k, ch in enumerate(c) if ch == '"' and at + k in roles]
+        cls = None
+        if in_value and not quotes:
+            w = max(map(width, c))
+            if "\\" in c:
+                cls = "text with an escape"
+            elif w > widest:
+                cls = f"widens: {WIDTHS[widest]} → {WIDTHS[w]}"
+            elif w == 0:
+                cls = "ASCII"
+            else:
+                cls = f"non-ASCII, {'≤' if len(c.encode()) <= 8 else '>'} 8 bytes"
+        out.append(cls)
+        for k, ch in enumerate(c):
+            role = roles.get(at + k)
+            if role is not None:
+                in_value, widest = role == "value open", 0
+            elif in_value:
+                widest = max(widest, width(ch))
+        at += len(c)
+    return out
+
+
+def table(costs: dict[str, list[float]], total: float, rows: int) -> None:
+    """Prints the `rows` roles or classes that took the most time."""
+    for role, v in sorted(costs.items(), key=lambda kv: -sum(kv[1]))[:rows]:
+        v.sort()
+        print(f"{role:38s} {len(v):7,d} {sum(v) / len(v):8.1f} {v[len(v) // 2]:7.0f} {sum(v) / total:6.1%}")
+
+
 def main() -> int:
     ap = options(__doc__)
     args = ap.parse_args()
@@ -89,15 +139,20 @@ def main() -> int:
     total = sum(sum(v) for v in costs.values())
     print(f"{len(chunks):,} chunks; the cheapest took {floor} ns with the timer; min of {args.repeats}")
     print(f"{'role':38s} {'chunks':>7s} {'mean ns':>8s} {'median':>7s} {'share':>6s}")
-    for role, v in sorted(costs.items(), key=lambda kv: -sum(kv[1]))[:14]:
-        v.sort()
-        print(f"{role:38s} {len(v):7,d} {sum(v) / len(v):8.1f} {v[len(v) // 2]:7.0f} {sum(v) / total:6.1%}")
+    table(costs, total, 14)
     text = costs["text only"]
     slow = [t for t in text if t > 200]
     print(
         f"text-only chunks over 200 ns: {len(slow):,} of {len(text):,}, "
         f"{sum(slow) / total:.1%} of all the time"
     )
+
+    by_class: dict[str, list[float]] = defaultdict(list)
+    for cls, t in zip(text_classes(chunks, roles), fastest, strict=True):
+        if cls is not None:
+            by_class[cls].append(t - floor)
+    print(f"\n{'text of string values':38s} {'chunks':>7s} {'mean ns':>8s} {'median':>7s} {'share':>6s}")
+    table(by_class, total, 12)
     return 0
 
 
