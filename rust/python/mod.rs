@@ -220,6 +220,31 @@ fn holds(
     found == s.as_ptr()
 }
 
+/// Appends the text past `open.shown` in `bytes` to the open string's growing `str`, in place, if
+/// its parent still holds it (a consumer may have taken it out) and it can grow; `open.shown` then
+/// covers `bytes`. (`append` checks the reference count after `holds`, which can run Python code.)
+#[inline(always)]
+fn grow_in_place(
+    py: Python<'_>,
+    frames: &[Frame],
+    root: &RootSlot,
+    open: &mut OpenString,
+    bytes: &[u8],
+) -> bool {
+    let Shown::Live(live) = &mut open.shown_str else {
+        return false;
+    };
+    let slot = (open.key.as_ref(), open.index);
+    let grew = open.attached
+        && open.shown < bytes.len()
+        && holds(py, frames, root, slot, &mut open.version, live.get())
+        && live.append(&bytes[open.shown..]);
+    if grew {
+        open.shown = bytes.len();
+    }
+    grew
+}
+
 impl Builder {
     fn new(py: Python<'_>) -> Self {
         Builder {
@@ -325,23 +350,11 @@ impl Builder {
         text: JsonStr<'_>,
     ) -> PyResult<Bound<'py, PyString>> {
         if let Some(open) = self.open.as_mut() {
-            if let Shown::Live(live) = &mut open.shown_str {
-                let bytes = text.wtf8();
-                // The last chunk's text goes in first, if the `str` can still grow in place.
-                let slot = (open.key.as_ref(), open.index);
-                let current = open.shown == bytes.len()
-                    || (open.attached
-                        && holds(
-                            py,
-                            &self.frames,
-                            &self.root,
-                            slot,
-                            &mut open.version,
-                            live.get(),
-                        )
-                        && live.append(&bytes[open.shown..]));
-                if current {
-                    open.shown = bytes.len();
+            let bytes = text.wtf8();
+            // The last chunk's text goes in first, if the `str` can still grow in place.
+            if open.shown == bytes.len() || grow_in_place(py, &self.frames, &self.root, open, bytes)
+            {
+                if let Shown::Live(live) = &open.shown_str {
                     return live.exact(py);
                 }
             }
@@ -360,24 +373,10 @@ impl Builder {
             if open.shown == bytes.len() {
                 return Ok(());
             }
-            if let Shown::Live(live) = &mut open.shown_str {
-                // Only a `str` its parent still holds can grow: a consumer may have taken it out.
-                // `append` checks the reference count after `holds`, which can run Python code.
-                let slot = (open.key.as_ref(), open.index);
-                if open.shown < bytes.len()
-                    && holds(
-                        py,
-                        &self.frames,
-                        &self.root,
-                        slot,
-                        &mut open.version,
-                        live.get(),
-                    )
-                    && live.append(&bytes[open.shown..])
-                {
-                    open.shown = bytes.len();
-                    return Ok(());
-                }
+            if grow_in_place(py, &self.frames, &self.root, open, bytes) {
+                return Ok(());
+            }
+            if let Shown::Live(live) = &open.shown_str {
                 open.taken = live.shared();
             }
         }
