@@ -343,7 +343,9 @@ impl Builder {
 
     /// The exact-size `str` of the string that just closed with `text`: copied from its growing
     /// `str` when that has the text (a copy of characters costs a fraction of decoding UTF-8 again),
-    /// else decoded.
+    /// else decoded. (Leaving the growing `str` itself in place, with no copy and no second store,
+    /// was ~4% slower on the catalog: the next string then needs a new `str` with room where it now
+    /// reuses this one as a spare; and every string would keep its unused room for the value's life.)
     fn closed_string<'py>(
         &mut self,
         py: Python<'py>,
