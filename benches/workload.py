@@ -111,6 +111,27 @@ def ascii_only(text: str) -> str:
     return re.sub(r"[^\x00-\x7f]", "x", text)
 
 
+# A run of characters between spaces and quotes that holds at least one non-ASCII character.
+_NON_ASCII_WORD = re.compile(r'[^\s"]*[^\x00-\x7f][^\s"]*')
+
+
+def some_non_ascii(text: str, keep: float, seed: int = 3) -> str:
+    """`text` with only a share `keep` of its non-ASCII words left as they are (seeded draw), the
+    others' non-ASCII characters made `x`: as many characters, so the same token chunks."""
+    rng = random.Random(seed)
+
+    def one(m: re.Match[str]) -> str:
+        return m.group() if rng.random() < keep else ascii_only(m.group())
+
+    return _NON_ASCII_WORD.sub(one, text)
+
+
+def non_ascii_word_share(text: str) -> float:
+    """The share of `text`'s words (runs between spaces and quotes) that hold a non-ASCII character."""
+    words = re.findall(r'[^\s"]+', text)
+    return len(_NON_ASCII_WORD.findall(text)) / len(words)
+
+
 def token_chunks(text: str, seed: int = 7, low: int = 1, high: int = 6) -> list[str]:
     """Split text into chunks of `low`..`high` characters, as an LLM's tokens arrive."""
     rng = random.Random(seed)
