@@ -210,6 +210,15 @@ fn room_for(len: usize) -> usize {
     len.max(128)
 }
 
+/// `text` and then `room` NULs: the UTF-8 a `str` with room is made from (the NULs are ASCII, so
+/// they leave its kind to the text, and end it).
+fn padded(text: &[u8], room: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + room);
+    out.extend_from_slice(text);
+    out.resize(text.len() + room, 0);
+    out
+}
+
 /// Which of `LIMITS` `text` (whole WTF-8 characters) needs.
 fn kind_index(text: &[u8]) -> usize {
     if text.is_ascii() {
@@ -355,9 +364,7 @@ impl LiveStr {
         // The room's NULs end the text as in `make`, and the result has the narrowest kind for its
         // characters, as every `str` must. (`surrogatepass` keeps lone surrogates from `\uD8xx`
         // escapes; it costs nothing on other text.)
-        let mut padded = Vec::with_capacity(tail.len() + room);
-        padded.extend_from_slice(tail);
-        padded.resize(tail.len() + room, 0);
+        let padded = padded(tail, room);
         // SAFETY: pointer and length come from a live buffer, `self` is a live `str`; each result is
         // a new reference or NULL.
         let obj = unsafe {
@@ -383,9 +390,7 @@ impl LiveStr {
         let room = room_for(len);
         // NULs are ASCII: CPython picks the kind the text needs, and the room already ends the text
         // with the NUL every `str` ends with.
-        let mut padded = Vec::with_capacity(text.len() + room);
-        padded.extend_from_slice(text);
-        padded.resize(text.len() + room, 0);
+        let padded = padded(text, room);
         // SAFETY: pointer and length come from a live buffer; the result is a new reference or NULL.
         let obj = unsafe {
             let ptr = if lone {
