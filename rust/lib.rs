@@ -7,6 +7,7 @@
 pub mod error;
 pub mod parser;
 mod position;
+mod utf8;
 pub mod value;
 mod word;
 

@@ -6,7 +6,7 @@
 
 use crate::error::{ErrorKind, ParseError};
 use crate::position::Tracker;
-use crate::word;
+use crate::{utf8, word};
 
 /// How strictly the input is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -265,34 +265,8 @@ fn utf8_width(lead: u8) -> usize {
 }
 
 fn push_code_point(out: &mut Vec<u8>, c: u32) {
-    let mut buf = [0; 4];
-    let n = write_code_point(c, &mut buf);
-    out.extend_from_slice(&buf[..n]);
-}
-
-/// Writes the UTF-8 form of code point `c` to the start of `out` and returns its length. For
-/// U+D800..U+DFFF it writes WTF-8, which `char` cannot express.
-#[inline(always)]
-pub(crate) fn write_code_point(c: u32, out: &mut [u8; 4]) -> usize {
-    if c < 0x80 {
-        out[0] = c as u8;
-        1
-    } else if c < 0x800 {
-        out[0] = 0xC0 | (c >> 6) as u8;
-        out[1] = 0x80 | (c & 0x3F) as u8;
-        2
-    } else if c < 0x10000 {
-        out[0] = 0xE0 | (c >> 12) as u8;
-        out[1] = 0x80 | ((c >> 6) & 0x3F) as u8;
-        out[2] = 0x80 | (c & 0x3F) as u8;
-        3
-    } else {
-        out[0] = 0xF0 | (c >> 18) as u8;
-        out[1] = 0x80 | ((c >> 12) & 0x3F) as u8;
-        out[2] = 0x80 | ((c >> 6) & 0x3F) as u8;
-        out[3] = 0x80 | (c & 0x3F) as u8;
-        4
-    }
+    let (bytes, n) = utf8::encode(c);
+    out.extend_from_slice(&bytes[..n]);
 }
 
 impl Default for Parser {

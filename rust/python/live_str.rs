@@ -18,8 +18,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
 
-use crate::parser::write_code_point;
-use crate::word;
+use crate::{utf8, word};
 
 /// Where CPython keeps a compact `str`'s fields, as measured on this interpreter.
 #[derive(Clone, Copy, Debug)]
@@ -146,16 +145,17 @@ pub(super) fn utf8_of<'a>(
 /// surrogate (no UTF-8 form). SAFETY: `dst` has room for `4 * len` bytes.
 #[inline(always)]
 unsafe fn encode(dst: *mut u8, len: usize, at: impl Fn(usize) -> u32) -> Option<usize> {
-    let mut n = 0;
+    let (mut n, mut surrogates) = (0, false);
     for i in 0..len {
         let c = at(i);
-        if (0xd800..=0xdfff).contains(&c) {
-            return None;
-        }
-        // SAFETY: `n` is at most 4 bytes a character so far, so 4 more fit.
-        n += write_code_point(c, unsafe { &mut *dst.add(n).cast::<[u8; 4]>() });
+        surrogates |= (0xd800..=0xdfff).contains(&c);
+        let (bytes, width) = utf8::encode(c);
+        // SAFETY: `n` is at most 4 bytes a character so far, so 4 more fit (the bytes past the
+        // character's are overwritten by the next one, or past the length).
+        unsafe { dst.add(n).cast::<[u8; 4]>().write_unaligned(bytes) };
+        n += width;
     }
-    Some(n)
+    (!surrogates).then_some(n)
 }
 
 /// SAFETY (for the readers below): `obj` is a live `str` and `at` lies inside its header.
@@ -563,8 +563,41 @@ impl LiveStr {
                 }
                 return true;
             }
+            return self.write_small(at, w, tail.len());
         }
         self.write_each(at, tail)
+    }
+
+    /// `write` for a token of `n` bytes (8 at most, in `w`) with a non-ASCII character, where there
+    /// is room for 8 characters: each character is decoded with no branch on its width (in mixed
+    /// text such as ` мир j` the width changes unpredictably, a branch miss a character), and the
+    /// kind is checked once, on the widest.
+    #[inline(never)]
+    fn write_small(&mut self, at: usize, w: u64, n: usize) -> bool {
+        let base = self.base();
+        // SAFETY: at most 8 characters from `at`, inside the room (checked by `write`); past the
+        // length, so no one sees them until `finish` counts them.
+        let (end, max) = unsafe {
+            match self.kind {
+                1 => utf8::decode_small(w, n, |i, c| *base.add(at + i) = c as u8),
+                2 => utf8::decode_small(w, n, |i, c| {
+                    base.cast::<u16>().add(at + i).write_unaligned(c as u16)
+                }),
+                _ => utf8::decode_small(w, n, |i, c| {
+                    base.cast::<u32>().add(at + i).write_unaligned(c)
+                }),
+            }
+        };
+        let end = at + end;
+        // SAFETY: as above.
+        unsafe {
+            match max <= LIMITS[self.index] {
+                true => self.finish(end),
+                // Too wide for the kind: the text ends where it was.
+                false => self.finish(at),
+            }
+        }
+        max <= LIMITS[self.index]
     }
 
     /// `write` a character at a time, decoding as it goes: a character too wide for the kind, or no
