@@ -1360,6 +1360,12 @@ fn _reads_dict_versions(py: Python<'_>) -> bool {
     dict_version::readable(py)
 }
 
+/// The room, in characters, that a new growing `str` has past its text (tests fill around its end).
+#[pyfunction]
+fn _first_room() -> usize {
+    live_str::FIRST_ROOM
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyParser>()?;
@@ -1375,6 +1381,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         "_reads_dict_versions",
         wrap_pyfunction!(_reads_dict_versions, m)?,
     )?;
+    m.setattr("_first_room", wrap_pyfunction!(_first_room, m)?)?;
     m.add_function(wrap_pyfunction!(snapshot::build_partial, m)?)?;
     m.add_function(wrap_pyfunction!(snapshot::same_partial, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
