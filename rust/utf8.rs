@@ -28,12 +28,14 @@ pub(crate) fn encode(c: u32) -> ([u8; 4], usize) {
 #[inline(always)]
 #[cfg_attr(not(feature = "python"), allow(dead_code))]
 pub(crate) fn decode_small(w: u64, n: usize, mut put: impl FnMut(usize, u32)) -> (usize, u32) {
-    let mut bytes = [0u8; 12];
-    bytes[..8].copy_from_slice(&w.to_le_bytes());
     let mut starts = word::first(n) & !word::continuation(w);
     let (mut i, mut max) = (0, 0);
     while starts != 0 {
-        let c = decode_at(&bytes, word::lowest(starts));
+        // The 4 bytes from the character's lead on, big-endian, straight from the word (the bytes
+        // past the word are zero, as past `n`): through memory, the load across two stores' bytes
+        // waited for them (store forwarding fails), ~25% of the loop's time.
+        let at = 8 * (starts.trailing_zeros() / 8);
+        let c = decode_lead(((w >> at) as u32).swap_bytes());
         starts &= starts - 1;
         max = max.max(c);
         put(i, c);
@@ -42,21 +44,17 @@ pub(crate) fn decode_small(w: u64, n: usize, mut put: impl FnMut(usize, u32)) ->
     (i, max)
 }
 
-/// Decodes the character that starts at byte `i` (7 at most) of `bytes`: the lead's bits and three
-/// continuations' are put together as for a 4-byte character, then shifted down 6 bits for each byte
-/// it lacks (which drops the bytes after it).
+/// Decodes the character whose lead is the top byte of `x` (big-endian, its continuations after
+/// it): the lead's bits and three continuations' are put together as for a 4-byte character, then
+/// shifted down 6 bits for each byte it lacks (which drops the bytes after it).
 #[inline(always)]
 #[cfg_attr(not(feature = "python"), allow(dead_code))]
-fn decode_at(bytes: &[u8; 12], i: usize) -> u32 {
-    const WIDTH: [u32; 16] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4];
-    const LEAD: [u32; 5] = [0, 0x7f, 0x1f, 0x0f, 0x07];
-    let i = i & 7;
-    let x = u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-    let width = WIDTH[(x >> 28) as usize];
-    let c = (x >> 24 & LEAD[width as usize]) << 18
-        | (x >> 16 & 0x3f) << 12
-        | (x >> 8 & 0x3f) << 6
-        | (x & 0x3f);
+fn decode_lead(x: u32) -> u32 {
+    // The lead's leading 1s: 0 for ASCII, else the width.
+    let ones = (!x).leading_zeros();
+    let width = ones.max(1);
+    let c =
+        (x >> 24 & 0x7f >> ones) << 18 | (x >> 16 & 0x3f) << 12 | (x >> 8 & 0x3f) << 6 | (x & 0x3f);
     c >> (6 * (4 - width))
 }
 

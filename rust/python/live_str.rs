@@ -119,7 +119,7 @@ pub(super) fn utf8_of<'a>(
         return None;
     }
     out.clear();
-    out.reserve(4 * len);
+    out.reserve((4 * len).max(8));
     // SAFETY: a live compact `str` (a subclass's instance is never compact) has its `length`
     // characters, `kind` bytes each, from `compact_data` on; `out` has room for 4 bytes a character,
     // and holds only whole UTF-8 characters when its length is set (a surrogate ends it empty).
@@ -142,10 +142,10 @@ pub(super) fn utf8_of<'a>(
 }
 
 /// Writes the UTF-8 form of the `len` code points `at` gives to `dst`; its length, or None at a
-/// surrogate (no UTF-8 form). SAFETY: `dst` has room for `4 * len` bytes.
+/// surrogate (no UTF-8 form). SAFETY: `dst` has room for `4 * len` bytes, and 8 at least.
 #[inline(always)]
 unsafe fn encode(dst: *mut u8, len: usize, at: impl Fn(usize) -> u32) -> Option<usize> {
-    let (mut n, mut surrogates) = (0, false);
+    let (mut n, mut surrogates, mut word) = (0, false, 0u64);
     for i in 0..len {
         let c = at(i);
         surrogates |= (0xd800..=0xdfff).contains(&c);
@@ -153,7 +153,16 @@ unsafe fn encode(dst: *mut u8, len: usize, at: impl Fn(usize) -> u32) -> Option<
         // SAFETY: `n` is at most 4 bytes a character so far, so 4 more fit (the bytes past the
         // character's are overwritten by the next one, or past the length).
         unsafe { dst.add(n).cast::<[u8; 4]>().write_unaligned(bytes) };
+        // (the bytes past the character's are zero; past 8 bytes, the word is not used)
+        word |= u64::from(u32::from_le_bytes(bytes)) << (8 * n.min(7));
         n += width;
+    }
+    if n <= 8 {
+        // The text again as one store: the parser reads a token-sized chunk as a word, in two
+        // loads that each span several of the stores above, and such a load waits for them to
+        // reach the cache (no store forwarding): ~8% of the samples of a stream of non-ASCII tokens.
+        // SAFETY: room for 8 bytes.
+        unsafe { dst.cast::<u64>().write_unaligned(word) };
     }
     (!surrogates).then_some(n)
 }
