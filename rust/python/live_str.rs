@@ -585,7 +585,10 @@ impl LiveStr {
     /// `write` for a token of `n` bytes (8 at most, in `w`) with a non-ASCII character, where there
     /// is room for 8 characters: each character is decoded with no branch on its width (in mixed
     /// text such as ` мир j` the width changes unpredictably, a branch miss a character), and the
-    /// kind is checked once, on the widest.
+    /// kind is checked once, on the widest. (Copying a `str` chunk's characters straight from it
+    /// instead, with no UTF-8 to decode, made a stream of 4-character Cyrillic tokens 17% faster
+    /// but the catalog 3% slower, paired: its chunks' kinds vary, and the copy's dispatch on the
+    /// pair of kinds missed where this decode has no branch on the text.)
     #[inline(never)]
     fn write_small(&mut self, at: usize, w: u64, n: usize) -> bool {
         let base = self.base();
