@@ -233,17 +233,16 @@ fn padded(text: &[u8], room: usize) -> Vec<u8> {
     out
 }
 
-/// Which of `LIMITS` `text` (whole WTF-8 characters) needs.
+/// Which of `LIMITS` `text` (whole WTF-8 characters) needs, read off its largest byte with no
+/// decoding: a lead byte's value orders the characters it can start (`C2`/`C3` start U+0080..U+00FF,
+/// up to `EF` U+FFFF, from `F0` on the rest), and continuation bytes sort below every such lead.
 fn kind_index(text: &[u8]) -> usize {
-    if text.is_ascii() {
-        return 0;
+    match text.iter().copied().max().unwrap_or(0) {
+        0..=0x7f => 0,
+        0x80..=0xc3 => 1,
+        0xc4..=0xef => 2,
+        _ => 3,
     }
-    let (mut max, mut rest) = (0, text);
-    while let Some((c, w)) = next_char(rest) {
-        max = max.max(c);
-        rest = &rest[w..];
-    }
-    LIMITS.iter().position(|&l| max <= l).unwrap_or(3)
 }
 
 /// The last small `LiveStr` of each kind that its container let go of, to hold a later open
