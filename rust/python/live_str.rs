@@ -606,16 +606,11 @@ impl LiveStr {
                 }),
             }
         };
-        let end = at + end;
+        // Too wide for the kind: the text ends where it was.
+        let fits = max <= LIMITS[self.index];
         // SAFETY: as above.
-        unsafe {
-            match max <= LIMITS[self.index] {
-                true => self.finish(end),
-                // Too wide for the kind: the text ends where it was.
-                false => self.finish(at),
-            }
-        }
-        max <= LIMITS[self.index]
+        unsafe { self.finish(if fits { at + end } else { at }) };
+        fits
     }
 
     /// `write` a character at a time, decoding as it goes: a character too wide for the kind, or no
