@@ -24,7 +24,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::Config as ProptestConfig;
 
-use crate::{parse, ErrorKind, Mode, Options, Parser, Position, TreeBuilder, Value};
+use crate::{parse, ErrorKind, Mode, Options, ParseError, Parser, Position, TreeBuilder, Value};
 
 /// `cases` unless `PROPTEST_CASES` is set; no regression files.
 fn config(cases: u32) -> ProptestConfig {
@@ -83,20 +83,36 @@ fn cut<'a>(input: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
     out
 }
 
-/// Feeds `chunks` (as `&str` where `use_str` says so and the chunk is valid UTF-8), then finishes.
-fn feed_chunks(chunks: &[&[u8]], use_str: &[bool], options: Options) -> Outcome {
+/// Feeds chunk `i` one of four ways, by `ways[i % ways.len()]`: as bytes, as `&str` (if valid
+/// UTF-8), or either of those after bytes that are not input (`feed_padded`, `feed_str_padded`):
+/// quotes, backslashes, control and non-UTF-8 bytes, which would show if anything parsed them.
+fn feed_one(
+    p: &mut Parser,
+    t: &mut TreeBuilder,
+    c: &[u8],
+    i: usize,
+    ways: &[u8],
+) -> Result<(), ParseError> {
+    let way = ways.get(i % ways.len().max(1)).copied().unwrap_or(0);
+    let junk = b"\"\\\x00\xff\x80{[1,";
+    let mut padded = junk[..(i * 7 + usize::from(way)) % (junk.len() + 1)].to_vec();
+    padded.extend_from_slice(c);
+    match (way % 4, std::str::from_utf8(c)) {
+        (1, Ok(s)) => p.feed_str(s, t),
+        // SAFETY: the last `c.len()` bytes are `c`, valid UTF-8.
+        (3, Ok(_)) => unsafe { p.feed_str_padded(&padded, c.len(), t) },
+        (2, _) | (3, _) => p.feed_padded(&padded, c.len(), t),
+        _ => p.feed(c, t),
+    }
+}
+
+/// Feeds `chunks` (each one of the ways `feed_one` has, by `ways`), then finishes.
+fn feed_chunks(chunks: &[&[u8]], ways: &[u8], options: Options) -> Outcome {
     let mut p = Parser::new(options);
     let mut t = TreeBuilder::new();
     let mut failed = None;
     for (i, c) in chunks.iter().enumerate() {
-        let as_str = use_str
-            .get(i % use_str.len().max(1))
-            .copied()
-            .unwrap_or(false);
-        let r = match std::str::from_utf8(c) {
-            Ok(s) if as_str => p.feed_str(s, &mut t),
-            _ => p.feed(c, &mut t),
-        };
+        let r = feed_one(&mut p, &mut t, c, i, ways);
         if let Err(e) = r {
             failed = Some(e);
             break;
@@ -525,7 +541,7 @@ proptest! {
     fn any_bytes_any_chunking_agree_with_whole(
         input in any_input(),
         sizes in chunk_sizes(),
-        use_str in prop::collection::vec(any::<bool>(), 1..4),
+        ways in prop::collection::vec(0u8..4, 1..4),
         lenient in any::<bool>(),
         max_depth in prop_oneof![4 => Just(1024usize), 1 => 0usize..4],
     ) {
@@ -533,7 +549,7 @@ proptest! {
         let what = format!("{:?} cut by {sizes:?} ({opts:?})", String::from_utf8_lossy(&input));
         let (chunked, whole_r) = within_time_limit(what, move || {
             let chunks = cut(&input, &sizes);
-            (feed_chunks(&chunks, &use_str, opts), whole(&input, opts))
+            (feed_chunks(&chunks, &ways, opts), whole(&input, opts))
         });
         prop_assert_eq!(chunked, whole_r);
     }
@@ -546,7 +562,7 @@ proptest! {
         style in any::<u8>(),
         seed in any::<u64>(),
         sizes in chunk_sizes(),
-        use_str in prop::collection::vec(any::<bool>(), 1..4),
+        ways in prop::collection::vec(0u8..4, 1..4),
     ) {
         let text = serialize(&v, style, seed);
         let expected = from_serde(&v);
@@ -561,10 +577,7 @@ proptest! {
         let mut p = Parser::new(Options::default());
         let mut t = TreeBuilder::new();
         for (i, c) in chunks.iter().enumerate() {
-            let r = match std::str::from_utf8(c) {
-                Ok(s) if use_str[i % use_str.len()] => p.feed_str(s, &mut t),
-                _ => p.feed(c, &mut t),
-            };
+            let r = feed_one(&mut p, &mut t, c, i, &ways);
             prop_assert!(r.is_ok(), "{:?} at chunk {} of {:?}", r, i, chunks);
             if let Some(partial) = t.partial(p.open_string()) {
                 prop_assert!(is_prefix(&partial, &expected), "partial {:?} of {:?}", partial, expected);
@@ -577,7 +590,7 @@ proptest! {
         if matches!(v, serde_json::Value::Array(_) | serde_json::Value::Object(_)) {
             let prose = format!("Sure, here it is:\n```json\n{text}\n```\nAnything else? {{\"no\": 1}}");
             let lenient = options(true, 1024);
-            let chunked = feed_chunks(&cut(prose.as_bytes(), &sizes), &use_str, lenient);
+            let chunked = feed_chunks(&cut(prose.as_bytes(), &sizes), &ways, lenient);
             prop_assert_eq!(chunked, Ok(expected));
         }
     }
@@ -602,7 +615,7 @@ proptest! {
         }
         text.push('}');
         let expected = Value::Object(model);
-        let chunked = feed_chunks(&cut(text.as_bytes(), &sizes), &[false], Options::default());
+        let chunked = feed_chunks(&cut(text.as_bytes(), &sizes), &[0, 2], Options::default());
         prop_assert_eq!(&chunked, &Ok(expected.clone()));
         // serde_json keeps the last value too (its map is sorted, hence the order-free compare).
         let theirs: serde_json::Value = serde_json::from_str(&text).unwrap();

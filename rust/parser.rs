@@ -40,9 +40,13 @@ impl Default for Options {
 /// as WTF-8 (the 3-byte form of U+D800..U+DFFF) so that Python gets them back exactly as `json` does.
 #[derive(Debug, Clone, Copy)]
 pub struct JsonStr<'a> {
-    bytes: &'a [u8],
+    /// The text, after `PAD` bytes that are not part of it (see `JsonStr::padded`).
+    padded: &'a [u8],
     lone_surrogates: bool,
 }
+
+/// How many bytes come before a token's text in the parser's buffer, and so in a [`JsonStr`].
+const PAD: usize = 8;
 
 impl<'a> JsonStr<'a> {
     /// The text, or `None` if it holds a lone surrogate (see [`JsonStr::wtf8`]).
@@ -52,14 +56,14 @@ impl<'a> JsonStr<'a> {
         } else {
             // SAFETY: the input was validated as UTF-8 and escapes only ever append whole UTF-8
             // characters; only lone surrogates (flagged above) break that.
-            Some(unsafe { std::str::from_utf8_unchecked(self.bytes) })
+            Some(unsafe { std::str::from_utf8_unchecked(self.wtf8()) })
         }
     }
 
     /// The text with any lone surrogate replaced by U+FFFD.
     pub fn to_string_lossy(&self) -> String {
-        let mut out = String::with_capacity(self.bytes.len());
-        let mut rest = self.bytes;
+        let mut out = String::with_capacity(self.wtf8().len());
+        let mut rest = self.wtf8();
         loop {
             match std::str::from_utf8(rest) {
                 Ok(s) => {
@@ -79,7 +83,13 @@ impl<'a> JsonStr<'a> {
 
     /// The raw WTF-8 bytes (plain UTF-8 when [`JsonStr::has_lone_surrogates`] is false).
     pub fn wtf8(&self) -> &'a [u8] {
-        self.bytes
+        &self.padded[PAD..]
+    }
+
+    /// The WTF-8 bytes as the end of a slice that has 8 bytes (not text) before them, so that a word
+    /// of its last few bytes is one load of the slice's last 8 (as the parser reads a chunk's).
+    pub fn padded(&self) -> &'a [u8] {
+        self.padded
     }
 
     /// True if the text holds a lone surrogate from a `\uD8xx`-style escape.
@@ -170,7 +180,8 @@ pub struct Parser {
     state: State,
     /// True while the open string is an object key.
     in_key: bool,
-    /// Decoded text of the open string or key, or the digits of the open number.
+    /// Decoded text of the open string or key, or the digits of the open number, after `PAD` zero
+    /// bytes (see `JsonStr::padded`).
     scratch: Vec<u8>,
     lone_surrogates: bool,
     /// A high surrogate escape waiting to see whether a low one follows.
@@ -237,7 +248,7 @@ fn plain_text_end(s: &[u8], strict: bool) -> usize {
         base += 8;
     }
     let rest = words.remainder();
-    base + text_end(word::small(rest), rest.len(), strict)
+    base + text_end(word::last(s, rest.len()), rest.len(), strict)
 }
 
 /// Appends the first `n` bytes of `w` to `out`: one unaligned store (into room reserved for all 8)
@@ -286,7 +297,7 @@ impl Parser {
                 State::Value
             },
             in_key: false,
-            scratch: Vec::new(),
+            scratch: vec![0; PAD],
             lone_surrogates: false,
             pending_high: None,
             carry: [0; 4],
@@ -321,7 +332,7 @@ impl Parser {
     pub fn open_string(&self) -> Option<JsonStr<'_>> {
         match self.state {
             State::Str | State::Escape | State::Unicode { .. } if !self.in_key => Some(JsonStr {
-                bytes: &self.scratch,
+                padded: &self.scratch,
                 lone_surrogates: self.lone_surrogates,
             }),
             _ => None,
@@ -329,7 +340,21 @@ impl Parser {
     }
 
     /// Feeds the next chunk of UTF-8 bytes; a multi-byte character may be cut anywhere.
-    pub fn feed<S: Sink>(&mut self, mut input: &[u8], sink: &mut S) -> Result<(), ParseError> {
+    pub fn feed<S: Sink>(&mut self, input: &[u8], sink: &mut S) -> Result<(), ParseError> {
+        self.feed_padded(input, input.len(), sink)
+    }
+
+    /// `feed` of the last `n` bytes of `padded`. The bytes before them are never parsed, only read
+    /// with them: a word of a chunk's last bytes is then one load (see `word::last`). A caller whose
+    /// chunks lie in memory with readable bytes before them (an object header, say) passes those too.
+    pub fn feed_padded<S: Sink>(
+        &mut self,
+        padded: &[u8],
+        n: usize,
+        sink: &mut S,
+    ) -> Result<(), ParseError> {
+        let mut padded = padded;
+        let mut input = &padded[padded.len() - n..];
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
@@ -343,12 +368,13 @@ impl Parser {
             self.carry[have..have + take].copy_from_slice(&input[..take]);
             self.carry_len += take as u8;
             input = &input[take..];
+            padded = &padded[take..];
             let seq = self.carry;
             let seq = &seq[..self.carry_len as usize];
             match simdutf8::compat::from_utf8(seq) {
                 Ok(_) => {
                     self.carry_len = 0;
-                    self.run(seq, sink)?;
+                    self.run(seq, seq.len(), sink)?;
                 }
                 Err(e) if e.error_len().is_none() => return Ok(()),
                 Err(_) => {
@@ -358,10 +384,11 @@ impl Parser {
             }
         }
         match simdutf8::compat::from_utf8(input) {
-            Ok(_) => self.run(input, sink),
+            Ok(_) => self.run(padded, input.len(), sink),
             Err(e) => {
                 let valid = e.valid_up_to();
-                self.run(&input[..valid], sink)?;
+                let cut = input.len() - valid;
+                self.run(&padded[..padded.len() - cut], valid, sink)?;
                 if self.ignores_rest() {
                     return Ok(());
                 }
@@ -380,37 +407,52 @@ impl Parser {
 
     /// Feeds the next chunk of text (already known to be UTF-8, so not validated again).
     pub fn feed_str<S: Sink>(&mut self, input: &str, sink: &mut S) -> Result<(), ParseError> {
-        if self.take_text(input.as_bytes()) {
+        // SAFETY: a `str` is UTF-8.
+        unsafe { self.feed_str_padded(input.as_bytes(), input.len(), sink) }
+    }
+
+    /// `feed_str` of the last `n` bytes of `padded`: as in `feed_padded`, the bytes before them are
+    /// read with them, never parsed.
+    ///
+    /// # Safety
+    /// The last `n` bytes of `padded` are UTF-8 (they are not validated).
+    pub unsafe fn feed_str_padded<S: Sink>(
+        &mut self,
+        padded: &[u8],
+        n: usize,
+        sink: &mut S,
+    ) -> Result<(), ParseError> {
+        if self.take_text(padded, n) {
             return Ok(());
         }
         if self.carry_len > 0 {
             // A `bytes` chunk cut a character; the rest of it cannot come as `str`.
-            return self.feed(input.as_bytes(), sink);
+            return self.feed_padded(padded, n, sink);
         }
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        self.run(input.as_bytes(), sink)
+        self.run(padded, n, sink)
     }
 
     /// Takes in `input` whole if it is nothing but more of the open string: token-sized (8 bytes at
     /// most) with no quote, backslash or (strict) control character, and nothing cut or pending
     /// before it. Most chunks an LLM streams are that, and this skips the state machine's setup.
-    fn take_text(&mut self, input: &[u8]) -> bool {
+    fn take_text(&mut self, padded: &[u8], n: usize) -> bool {
         if self.state != State::Str
-            || input.len() > 8
+            || n > 8
             || self.pending_high.is_some()
             || self.carry_len > 0
             || self.error.is_some()
         {
             return false;
         }
-        let w = word::small(input);
-        if text_end(w, input.len(), self.options.mode == Mode::Strict) < input.len() {
+        let w = word::last(padded, n);
+        if text_end(w, n, self.options.mode == Mode::Strict) < n {
             return false;
         }
-        push_word(&mut self.scratch, w, input.len());
-        self.tracker.advance_small(input, w);
+        push_word(&mut self.scratch, w, n);
+        self.tracker.advance_small(&padded[padded.len() - n..], w);
         true
     }
 
@@ -474,21 +516,19 @@ impl Parser {
     }
 
     fn emit_number<S: Sink>(&mut self, sink: &mut S) {
-        let is_float = self
-            .scratch
-            .iter()
-            .any(|&b| matches!(b, b'.' | b'e' | b'E'));
+        let digits = &self.scratch[PAD..];
+        let is_float = digits.iter().any(|&b| matches!(b, b'.' | b'e' | b'E'));
         // SAFETY: the number grammar only admits ASCII.
-        let raw = unsafe { std::str::from_utf8_unchecked(&self.scratch) };
+        let raw = unsafe { std::str::from_utf8_unchecked(digits) };
         sink.number(raw, is_float);
-        self.scratch.clear();
+        self.scratch.truncate(PAD);
         self.after_value();
     }
 
     fn close_string<S: Sink>(&mut self, sink: &mut S) {
         self.flush_pending_high();
         let text = JsonStr {
-            bytes: &self.scratch,
+            padded: &self.scratch,
             lone_surrogates: self.lone_surrogates,
         };
         if self.in_key {
@@ -498,7 +538,7 @@ impl Parser {
             sink.end_string(text);
             self.after_value();
         }
-        self.scratch.clear();
+        self.scratch.truncate(PAD);
         self.lone_surrogates = false;
     }
 
@@ -572,10 +612,16 @@ impl Parser {
     }
 
     /// Runs the state machine over `chunk` (whole UTF-8 characters only).
-    fn run<S: Sink>(&mut self, chunk: &[u8], sink: &mut S) -> Result<(), ParseError> {
-        match self.step_all(chunk, sink) {
+    /// Parses the last `n` bytes of `padded` (see `feed_padded`).
+    fn run<S: Sink>(&mut self, padded: &[u8], n: usize, sink: &mut S) -> Result<(), ParseError> {
+        let chunk = &padded[padded.len() - n..];
+        match self.step_all(padded, n, sink) {
+            Ok(consumed) if consumed == n => {
+                self.tracker.advance(padded, n);
+                Ok(())
+            }
             Ok(consumed) => {
-                self.tracker.advance(&chunk[..consumed]);
+                self.tracker.advance(&chunk[..consumed], consumed);
                 Ok(())
             }
             Err((kind, at)) => Err(self.fail(kind, chunk, at)),
@@ -586,11 +632,12 @@ impl Parser {
     /// the value), or the error and its offset.
     fn step_all<S: Sink>(
         &mut self,
-        chunk: &[u8],
+        padded: &[u8],
+        n: usize,
         sink: &mut S,
     ) -> Result<usize, (ErrorKind, usize)> {
         let lenient = self.options.mode == Mode::Lenient;
-        let n = chunk.len();
+        let chunk = &padded[padded.len() - n..];
         let mut i = 0;
         while i < n {
             match self.state {
@@ -600,8 +647,8 @@ impl Parser {
                     // character.
                     let end = if rest.len() <= 8 {
                         // Token-sized, the common case: one word, no loop; the text goes in as the
-                        // whole word, with only the span's length counted.
-                        let w = word::small(rest);
+                        // whole word, with only the span's length counted. (`rest` ends the chunk.)
+                        let w = word::last(padded, rest.len());
                         let end = text_end(w, rest.len(), !lenient);
                         if end > 0 {
                             self.flush_pending_high();

@@ -33,7 +33,8 @@ fn scan(bytes: &[u8]) -> (usize, u64) {
         continuation += word::count(word::continuation(w));
         newlines |= word::equal(w, b'\n');
     }
-    let w = word::small(words.remainder());
+    // (`bytes` has more than 8 bytes wherever a count is long enough to need this to be quick)
+    let w = word::last(bytes, words.remainder().len());
     continuation += word::count(word::continuation(w));
     newlines |= word::equal(w, b'\n');
     (bytes.len() - continuation, newlines)
@@ -102,15 +103,16 @@ impl Tracker {
         out
     }
 
-    /// Moves past a fully parsed chunk.
+    /// Moves past a fully parsed chunk: the last `n` bytes of `padded` (see `Parser::feed_padded`).
     #[inline(always)]
-    pub(crate) fn advance(&mut self, chunk: &[u8]) {
-        if chunk.len() > 8 {
+    pub(crate) fn advance(&mut self, padded: &[u8], n: usize) {
+        let chunk = &padded[padded.len() - n..];
+        if n > 8 {
             // (apart, so that the small path's callers do not pay for the long one's registers)
             return self.advance_long(chunk);
         }
         // Token-sized chunks are the common case: one word holds the chunk, no loop.
-        self.advance_small(chunk, word::small(chunk));
+        self.advance_small(chunk, word::last(padded, n));
     }
 
     /// `advance` for a chunk of at most 8 bytes that the caller already holds as a word (`w`, as
@@ -172,7 +174,7 @@ mod tests {
             let (mut at, mut cut) = (0, cuts.iter().cycle());
             while at < bytes.len() {
                 let end = (at + cut.next().expect("cycle")).min(bytes.len());
-                t.advance(&bytes[at..end]);
+                t.advance(&bytes[..end], end - at);
                 at = end;
                 prop_assert_eq!(t.kept(), &bytes[at.saturating_sub(KEEP)..at]);
             }

@@ -23,6 +23,23 @@ pub(crate) fn small(b: &[u8]) -> u64 {
     }
 }
 
+/// The last `n` bytes of `b` (n ≤ 8) as a word, like `small`: where `b` has 8 bytes, one load of
+/// its last 8 and a shift, with no branch on `n`. A token's length is unpredictable (1 to 6 bytes),
+/// and `small`'s branch on it missed about once a chunk: reading each chunk's word this way, from
+/// text with bytes before it, took ~9% off a catalog stream.
+pub(crate) fn last(b: &[u8], n: usize) -> u64 {
+    debug_assert!(n <= 8 && n <= b.len());
+    match b.len().checked_sub(8) {
+        Some(at) => {
+            let w = u64::from_le_bytes(b[at..].try_into().expect("8 bytes"));
+            // (two shifts: one of 64 bits would overflow when `n` is 0)
+            let drop = 4 * (8 - n) as u32;
+            w >> drop >> drop
+        }
+        None => small(&b[b.len() - n..]),
+    }
+}
+
 /// The lanes of the first `n` bytes (n ≤ 8).
 pub(crate) fn first(n: usize) -> u64 {
     match n {
@@ -106,6 +123,14 @@ mod tests {
             );
         }
         assert_eq!((count(0), count(HIGH)), (0, 8));
+        // `last` equals `small` of the same bytes, with and without bytes before them.
+        let text = b"0123456789abcdef";
+        for len in 0..=text.len() {
+            for n in 0..=len.min(8) {
+                let b = &text[..len];
+                assert_eq!(last(b, n), small(&b[len - n..]), "{len} {n}");
+            }
+        }
         assert_eq!(
             (
                 lowest(0x80 << 16 | 0x80 << 40),

@@ -31,6 +31,10 @@ struct Layout {
     /// The cached `wchar_t` form's pointer and (non-ASCII strings) its length: 3.10 and 3.11 only.
     /// Where `wchar_t` is 4 bytes, a 4-byte-kind string's `wchar_t` form is its characters.
     wstr: Option<(usize, usize)>,
+    /// How many bytes just before an ASCII string's characters `ascii_text` passes with them: `PAD`
+    /// where those are the `wchar_t` pointer (3.10 and 3.11), which CPython sets when it makes the
+    /// `str`. From 3.12 on, the 4 bytes there are padding that CPython never writes: none.
+    ascii_pad: usize,
 }
 
 impl Layout {
@@ -75,38 +79,50 @@ fn layout(py: Python<'_>) -> Option<Layout> {
     *LAYOUT.get_or_init(py, || measure(py))
 }
 
+/// How many bytes before a chunk's text `ascii_text` and `utf8_of` pass with it, for the parser to
+/// read a token's bytes as one load (see `Parser::feed_str_padded`).
+const PAD: usize = 8;
+
 /// The characters of `s` if it is a compact ASCII `str` (they are its UTF-8 form), read straight from
 /// the object where the layout is known: `PyUnicode_AsUTF8AndSize` is a call into CPython that cost
-/// more than scanning a token-sized chunk.
-pub(super) fn ascii_text<'a>(py: Python<'_>, s: &'a Bound<'_, PyString>) -> Option<&'a str> {
+/// more than scanning a token-sized chunk. They come as the last `n` bytes of a slice that starts
+/// with the header's last `ascii_pad` bytes, which the parser reads with them and never parses.
+pub(super) fn ascii_text<'a>(
+    py: Python<'_>,
+    s: &'a Bound<'_, PyString>,
+) -> Option<(&'a [u8], usize)> {
     let layout = layout(py)?;
     let obj = s.as_ptr();
     let (_, _, compact, ascii) = state(obj);
     if !(compact && ascii) {
         return None;
     }
+    let pad = layout.ascii_pad;
     // SAFETY: a live compact ASCII `str` (a subclass's instance is never compact) has its `length`
-    // characters, one byte each, from `ascii_data` on, and they live as long as `s` does.
+    // characters, one byte each, from `ascii_data` on, and the `ascii_pad` bytes before them are a
+    // field set when it was made (see `measure`); they live as long as `s` does, and nothing writes
+    // to them while the GIL is held.
     unsafe {
         let len = read::<ffi::Py_ssize_t>(obj, LENGTH) as usize;
-        let bytes = std::slice::from_raw_parts(obj.cast::<u8>().add(layout.ascii_data), len);
-        Some(std::str::from_utf8_unchecked(bytes))
+        let start = obj.cast::<u8>().add(layout.ascii_data - pad);
+        Some((std::slice::from_raw_parts(start, pad + len), len))
     }
 }
 
 /// Longest chunk `utf8_of` encodes (4 bytes a character at most: 16 KiB of room kept).
 const UTF8_OF_MAX: usize = 4096;
 
-/// The UTF-8 form of `s`, written into `out`, if it is a compact non-ASCII `str` of at most
-/// `UTF8_OF_MAX` characters with no surrogate (else the caller asks the public API, which raises for
-/// a surrogate). `PyUnicode_AsUTF8AndSize` allocates that form and keeps it on the chunk: for a chunk
-/// fresh from the network, as every chunk of a stream is, that cost ~110 ns a non-ASCII chunk on the
-/// catalog. (`out` keeps its room for the parser's life, hence the limit.)
+/// The UTF-8 form of `s`, written into `out` after `PAD` zero bytes and passed with them as its last
+/// `n` bytes (as by `ascii_text`), if it is a compact non-ASCII `str` of at most `UTF8_OF_MAX` characters with no
+/// surrogate (else the caller asks the public API, which raises for a surrogate).
+/// `PyUnicode_AsUTF8AndSize` allocates that form and keeps it on the chunk: for a chunk fresh from
+/// the network, as every chunk of a stream is, that cost ~110 ns a non-ASCII chunk on the catalog.
+/// (`out` keeps its room for the parser's life, hence the limit.)
 pub(super) fn utf8_of<'a>(
     py: Python<'_>,
     s: &Bound<'_, PyString>,
-    out: &'a mut String,
-) -> Option<&'a str> {
+    out: &'a mut Vec<u8>,
+) -> Option<(&'a [u8], usize)> {
     let layout = layout(py)?;
     let obj = s.as_ptr();
     let (_, kind, compact, ascii) = state(obj);
@@ -119,14 +135,14 @@ pub(super) fn utf8_of<'a>(
         return None;
     }
     out.clear();
+    out.resize(PAD, 0);
     out.reserve((4 * len).max(8));
     // SAFETY: a live compact `str` (a subclass's instance is never compact) has its `length`
-    // characters, `kind` bytes each, from `compact_data` on; `out` has room for 4 bytes a character,
-    // and holds only whole UTF-8 characters when its length is set (a surrogate ends it empty).
+    // characters, `kind` bytes each, from `compact_data` on; `out` has room for 4 bytes a character
+    // past its `PAD` zeros, and its length is set only once they hold whole UTF-8 characters.
     unsafe {
         let base = obj.cast::<u8>().add(layout.compact_data);
-        let bytes = out.as_mut_vec();
-        let dst = bytes.as_mut_ptr();
+        let dst = out.as_mut_ptr().add(PAD);
         // One loop per width, each writing bytes straight into room reserved once: `String::push` a
         // character at a time was ~8% of a non-ASCII chunk's instructions.
         let n = match kind {
@@ -136,13 +152,14 @@ pub(super) fn utf8_of<'a>(
             }),
             _ => encode(dst, len, |i| base.cast::<u32>().add(i).read_unaligned()),
         }?;
-        bytes.set_len(n);
+        out.set_len(PAD + n);
     }
-    Some(out)
+    Some((out, out.len() - PAD))
 }
 
 /// Writes the UTF-8 form of the `len` code points `at` gives to `dst`; its length, or None at a
-/// surrogate (no UTF-8 form). SAFETY: `dst` has room for `4 * len` bytes, and 8 at least.
+/// surrogate (no UTF-8 form). SAFETY: `dst` has room for `4 * len` bytes, and 8 at least, and the
+/// 8 bytes before it are writable.
 #[inline(always)]
 unsafe fn encode(dst: *mut u8, len: usize, at: impl Fn(usize) -> u32) -> Option<usize> {
     let (mut n, mut surrogates, mut word) = (0, false, 0u64);
@@ -158,11 +175,19 @@ unsafe fn encode(dst: *mut u8, len: usize, at: impl Fn(usize) -> u32) -> Option<
         n += width;
     }
     if n <= 8 {
-        // The text again as one store: the parser reads a token-sized chunk as a word, in two
-        // loads that each span several of the stores above, and such a load waits for them to
-        // reach the cache (no store forwarding): ~8% of the samples of a stream of non-ASCII tokens.
-        // SAFETY: room for 8 bytes.
-        unsafe { dst.cast::<u64>().write_unaligned(word) };
+        // The text again as one store, of the 8 bytes that end where it ends: the parser reads a
+        // token-sized chunk as that word (see `word::last`), in a load that spans several of the
+        // stores above, and such a load waits for them to reach the cache (no store forwarding):
+        // ~8% of the samples of a stream of non-ASCII tokens. (The bytes before the text that it
+        // also writes are zero, as they were.)
+        // SAFETY: the 8 bytes ending `n` bytes past `dst` are writable.
+        let drop = 4 * (8 - n) as u32;
+        unsafe {
+            dst.add(n)
+                .sub(8)
+                .cast::<u64>()
+                .write_unaligned(word << drop << drop)
+        };
     }
     (!surrogates).then_some(n)
 }
@@ -522,12 +547,13 @@ impl LiveStr {
         unsafe { ffi::Py_REFCNT(self.obj.as_ptr()) > 2 }
     }
 
-    /// Appends `tail` (whole WTF-8 characters) in place; false (and nothing changed) if the `str` is
-    /// not private (see `private`), lacks room, or is of a kind too narrow for the new characters.
-    /// The caller has checked that its container still holds it.
+    /// Appends the last `n` bytes of `text` (whole WTF-8 characters) in place; false (and nothing
+    /// changed) if the `str` is not private (see `private`), lacks room, or is of a kind too narrow
+    /// for the new characters. The caller has checked that its container still holds it. (The bytes
+    /// before them are only read with them: see `write`.)
     #[inline(always)]
-    pub(super) fn append(&mut self, tail: &[u8]) -> bool {
-        self.private(2) && self.write(self.len, tail)
+    pub(super) fn append(&mut self, text: &[u8], n: usize) -> bool {
+        self.private(2) && self.write(self.len, text, n)
     }
 
     /// Makes this `str`, which its last container has let go of, hold `text` (which needs the kind
@@ -536,7 +562,7 @@ impl LiveStr {
     /// narrowest kind for its text). Reusing one spares the allocation, and the first touch of new
     /// memory, per string an LLM writes.
     fn restart(&mut self, index: usize, text: &[u8]) -> bool {
-        self.index == index && self.private(1) && self.write(0, text)
+        self.index == index && self.private(1) && self.write(0, text, text.len())
     }
 
     /// `restart` with `old`'s text and then `tail`: `old`'s characters are copied at this one's
@@ -556,13 +582,15 @@ impl LiveStr {
             }
         }
         // (if `tail` does not fit, the text ends after `old`'s: nothing anyone can see)
-        self.write(old.len, tail)
+        self.write(old.len, tail, tail.len())
     }
 
-    /// Writes `tail` at character `at` and ends the text after it; false (and nothing changed) if it
-    /// does not fit. The caller has checked that no one else can see the `str`.
+    /// Writes the last `n` bytes of `text` at character `at` and ends the text after it; false (and
+    /// nothing changed) if they do not fit. A token's few bytes are read with the text before them,
+    /// as one word (see `word::last`). The caller has checked that no one else can see the `str`.
     #[inline]
-    fn write(&mut self, at: usize, tail: &[u8]) -> bool {
+    fn write(&mut self, at: usize, text: &[u8], n: usize) -> bool {
+        let tail = &text[text.len() - n..];
         // SAFETY: the `str` has room for `cap` characters plus its NUL, each `kind` bytes wide, from
         // its data on; no one else can see it (checked by the caller); its length is raised last.
         if tail.len() <= 8 && at + 8 <= self.cap {
@@ -570,7 +598,7 @@ impl LiveStr {
             // NUL after the text (all 8 characters, as a full word can end at `at + 8`). ASCII goes in
             // as one word, widened to the kind, with no loop (its unpredictable end was two branch
             // misses a chunk).
-            let w = word::small(tail);
+            let w = word::last(text, n);
             if w & word::HIGH == 0 {
                 unsafe {
                     put_ascii_word(self.base(), self.kind, at, w);
@@ -698,6 +726,10 @@ fn measure(py: Python<'_>) -> Option<Layout> {
             compact_data: ascii_data + extra,
             utf8: ascii_data + 8,
             wstr,
+            ascii_pad: match wstr {
+                Some((at, _)) if at + PAD == ascii_data => PAD,
+                _ => 0,
+            },
         };
         // SAFETY: reads inside the header of live `str` objects, at offsets every CPython 3 has.
         let fields_ok = unsafe {
@@ -785,7 +817,7 @@ fn measure(py: Python<'_>) -> Option<Layout> {
             };
             // A bare `LiveStr` has one reference; `private` expects its container's too.
             let container = live.get().clone_ref(py);
-            let grew = live.append(tail.as_bytes());
+            let grew = live.append(tail.as_bytes(), tail.len());
             drop(container);
             let whole = format!("{head}{tail}");
             let made = PyString::new(py, &whole);

@@ -220,17 +220,18 @@ fn holds(
     found == s.as_ptr()
 }
 
-/// Appends the text past `open.shown` in `bytes` to the open string's growing `str`, in place, if
+/// Appends the text past `open.shown` in `text` to the open string's growing `str`, in place, if
 /// its parent still holds it (a consumer may have taken it out) and it can grow; `open.shown` then
-/// covers `bytes`. (`append` checks the reference count after `holds`, which can run Python code.)
+/// covers `text`. (`append` checks the reference count after `holds`, which can run Python code.)
 #[inline(always)]
 fn grow_in_place(
     py: Python<'_>,
     frames: &[Frame],
     root: &RootSlot,
     open: &mut OpenString,
-    bytes: &[u8],
+    text: JsonStr<'_>,
 ) -> bool {
+    let bytes = text.wtf8();
     let Shown::Live(live) = &mut open.shown_str else {
         return false;
     };
@@ -238,7 +239,7 @@ fn grow_in_place(
     let grew = open.attached
         && open.shown < bytes.len()
         && holds(py, frames, root, slot, &mut open.version, live.get())
-        && live.append(&bytes[open.shown..]);
+        && live.append(text.padded(), bytes.len() - open.shown);
     if grew {
         open.shown = bytes.len();
     }
@@ -354,7 +355,7 @@ impl Builder {
         if let Some(open) = self.open.as_mut() {
             let bytes = text.wtf8();
             // The last chunk's text goes in first, if the `str` can still grow in place.
-            if open.shown == bytes.len() || grow_in_place(py, &self.frames, &self.root, open, bytes)
+            if open.shown == bytes.len() || grow_in_place(py, &self.frames, &self.root, open, text)
             {
                 if let Shown::Live(live) = &open.shown_str {
                     return live.exact(py);
@@ -375,7 +376,7 @@ impl Builder {
             if open.shown == bytes.len() {
                 return Ok(());
             }
-            if grow_in_place(py, &self.frames, &self.root, open, bytes) {
+            if grow_in_place(py, &self.frames, &self.root, open, text) {
                 return Ok(());
             }
             if let Shown::Live(live) = &open.shown_str {
@@ -656,7 +657,7 @@ struct State {
     builder: Builder,
     follow: Follow,
     /// The UTF-8 form of the last non-ASCII `str` chunk (see `live_str::utf8_of`).
-    utf8: String,
+    utf8: Vec<u8>,
 }
 
 /// A `RefCell` shared between threads only under the GIL.
@@ -865,7 +866,7 @@ impl State {
             parser: Parser::new(Options { mode, max_depth }),
             builder: Builder::new(py),
             follow: Follow::default(),
-            utf8: String::new(),
+            utf8: Vec::new(),
         }
     }
 
@@ -884,14 +885,19 @@ impl State {
             false => chunk.cast::<PyString>().ok(),
         };
         let r = if let Some(s) = string {
-            let text = match live_str::ascii_text(py, s) {
+            // The text, as the last `n` bytes of `padded` (see `Parser::feed_str_padded`).
+            let (padded, n) = match live_str::ascii_text(py, s) {
                 Some(text) => text,
                 None => match live_str::utf8_of(py, s, &mut self.utf8) {
                     Some(text) => text,
-                    None => s.to_str()?,
+                    None => {
+                        let text = s.to_str()?;
+                        (text.as_bytes(), text.len())
+                    }
                 },
             };
-            self.parser.feed_str(text, &mut sink)
+            // SAFETY: the last `n` bytes are the `str`'s UTF-8 form.
+            unsafe { self.parser.feed_str_padded(padded, n, &mut sink) }
         } else if let Ok(b) = chunk.cast::<PyBytes>() {
             self.parser.feed(b.as_bytes(), &mut sink)
         } else {
