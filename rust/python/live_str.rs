@@ -338,22 +338,43 @@ unsafe fn put(base: *mut u8, kind: u32, at: usize, c: u32) {
 /// SAFETY: those 8 characters are inside the room of a `str` no one else can see.
 #[inline(always)]
 unsafe fn put_ascii_word(base: *mut u8, kind: u32, at: usize, w: u64) {
-    // Spreads 4 bytes to 16-bit lanes, or 2 bytes to 32-bit lanes.
-    let to16 = |x: u64| {
-        let x = (x | x << 16) & 0x0000_ffff_0000_ffff;
-        (x | x << 8) & 0x00ff_00ff_00ff_00ff
-    };
-    let to32 = |x: u64| (x & 0xff) | (x >> 8 & 0xff) << 32;
-    let store = |at: usize, v: u64| base.add(at).cast::<u64>().write_unaligned(v);
-    match kind {
-        1 => store(at, w),
-        2 => {
-            store(2 * at, to16(w & 0xffff_ffff));
-            store(2 * at + 8, to16(w >> 32));
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SSE2 (in every x86-64) widens the bytes by interleaving them with zeros: for a 4-byte
+        // kind, 6 instructions where the shifts and masks below take ~25.
+        use std::arch::x86_64::*;
+        let v = _mm_cvtsi64_si128(w as i64);
+        let zero = _mm_setzero_si128();
+        match kind {
+            1 => base.add(at).cast::<u64>().write_unaligned(w),
+            2 => _mm_storeu_si128(base.add(2 * at).cast(), _mm_unpacklo_epi8(v, zero)),
+            _ => {
+                let wide = _mm_unpacklo_epi8(v, zero);
+                let out = base.add(4 * at).cast::<__m128i>();
+                _mm_storeu_si128(out, _mm_unpacklo_epi16(wide, zero));
+                _mm_storeu_si128(out.add(1), _mm_unpackhi_epi16(wide, zero));
+            }
         }
-        _ => {
-            for k in 0..4 {
-                store(4 * at + 8 * k, to32(w >> (16 * k)));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        // Spreads 4 bytes to 16-bit lanes, or 2 bytes to 32-bit lanes.
+        let to16 = |x: u64| {
+            let x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+            (x | x << 8) & 0x00ff_00ff_00ff_00ff
+        };
+        let to32 = |x: u64| (x & 0xff) | (x >> 8 & 0xff) << 32;
+        let store = |at: usize, v: u64| base.add(at).cast::<u64>().write_unaligned(v);
+        match kind {
+            1 => store(at, w),
+            2 => {
+                store(2 * at, to16(w & 0xffff_ffff));
+                store(2 * at + 8, to16(w >> 32));
+            }
+            _ => {
+                for k in 0..4 {
+                    store(4 * at + 8 * k, to32(w >> (16 * k)));
+                }
             }
         }
     }
