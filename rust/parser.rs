@@ -347,6 +347,7 @@ impl Parser {
     /// `feed` of the last `n` bytes of `padded`. The bytes before them are never parsed, only read
     /// with them: a word of a chunk's last bytes is then one load (see `word::last`). A caller whose
     /// chunks lie in memory with readable bytes before them (an object header, say) passes those too.
+    /// Panics if `n` is more than `padded.len()`.
     pub fn feed_padded<S: Sink>(
         &mut self,
         padded: &[u8],
@@ -435,9 +436,9 @@ impl Parser {
         self.run(padded, n, sink)
     }
 
-    /// Takes in `input` whole if it is nothing but more of the open string: token-sized (8 bytes at
-    /// most) with no quote, backslash or (strict) control character, and nothing cut or pending
-    /// before it. Most chunks an LLM streams are that, and this skips the state machine's setup.
+    /// Takes in the last `n` bytes of `padded` whole if they are nothing but more of the open string:
+    /// token-sized (8 bytes at most) with no quote, backslash or (strict) control character, and
+    /// nothing cut or pending before them. Most chunks an LLM streams are that, and this skips the state machine's setup.
     fn take_text(&mut self, padded: &[u8], n: usize) -> bool {
         if self.state != State::Str
             || n > 8
@@ -611,8 +612,8 @@ impl Parser {
         Ok(())
     }
 
-    /// Runs the state machine over `chunk` (whole UTF-8 characters only).
-    /// Parses the last `n` bytes of `padded` (see `feed_padded`).
+    /// Runs the state machine over the last `n` bytes of `padded` (whole UTF-8 characters only; the
+    /// bytes before them are only read, see `feed_padded`).
     fn run<S: Sink>(&mut self, padded: &[u8], n: usize, sink: &mut S) -> Result<(), ParseError> {
         let chunk = &padded[padded.len() - n..];
         match self.step_all(padded, n, sink) {

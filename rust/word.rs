@@ -26,7 +26,7 @@ pub(crate) fn small(b: &[u8]) -> u64 {
 /// The last `n` bytes of `b` (n ≤ 8) as a word, like `small`: where `b` has 8 bytes, one load of
 /// its last 8 and a shift, with no branch on `n`. A token's length is unpredictable (1 to 6 bytes),
 /// and `small`'s branch on it missed about once a chunk: reading each chunk's word this way, from
-/// text with bytes before it, took ~9% off a catalog stream.
+/// text with bytes before it, made a catalog stream ~7% faster (paired, profile-guided builds).
 pub(crate) fn last(b: &[u8], n: usize) -> u64 {
     debug_assert!(n <= 8 && n <= b.len());
     match b.len().checked_sub(8) {
