@@ -354,7 +354,6 @@ impl Parser {
         n: usize,
         sink: &mut S,
     ) -> Result<(), ParseError> {
-        let mut padded = padded;
         let mut input = &padded[padded.len() - n..];
         if let Some(e) = &self.error {
             return Err(e.clone());
@@ -368,8 +367,8 @@ impl Parser {
             let take = (width - have).min(input.len());
             self.carry[have..have + take].copy_from_slice(&input[..take]);
             self.carry_len += take as u8;
+            // (`padded` still ends with `input`: the bytes taken only join those before it)
             input = &input[take..];
-            padded = &padded[take..];
             let seq = self.carry;
             let seq = &seq[..self.carry_len as usize];
             match simdutf8::compat::from_utf8(seq) {
