@@ -199,17 +199,12 @@ fn is_ws(b: u8) -> bool {
 
 /// The index of the first byte below 0x20 (a control character), eight bytes at a time.
 fn first_control(s: &[u8]) -> Option<usize> {
-    const LOW: u64 = 0x2020_2020_2020_2020;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
     let mut words = s.chunks_exact(8);
     let mut base = 0;
     for w in &mut words {
-        let x = u64::from_le_bytes(w.try_into().expect("8 bytes"));
-        // A byte below 0x20 borrows and sets its top bit; a borrow only runs upwards, so the lowest
-        // flagged byte is always a real one.
-        let m = x.wrapping_sub(LOW) & !x & HIGH;
-        if m != 0 {
-            return Some(base + (m.trailing_zeros() / 8) as usize);
+        let lanes = word::below(u64::from_le_bytes(w.try_into().expect("8 bytes")), 0x20);
+        if lanes != 0 {
+            return Some(base + word::lowest(lanes));
         }
         base += 8;
     }
@@ -223,14 +218,11 @@ fn first_control(s: &[u8]) -> Option<usize> {
 /// Where plain string text ends in the first `n` bytes of `w` (see `word`): at a quote, a backslash
 /// or (`strict`) a control character; `n` if it does not.
 fn text_end(w: u64, n: usize, strict: bool) -> usize {
-    let mut stops = word::equal(w, b'"') | word::equal(w, b'\\');
-    if strict {
-        stops |= word::control(w);
-    }
-    match stops & word::first(n) {
-        0 => n,
-        stops => word::lowest(stops),
-    }
+    let stops = word::zero_low(w ^ word::splat(b'"'))
+        | word::zero_low(w ^ word::splat(b'\\'))
+        | if strict { word::below(w, 0x20) } else { 0 };
+    // 8 if there is none; lanes past `n` may hold anything, and are cut off here.
+    word::lowest(stops).min(n)
 }
 
 /// Where plain string text ends in `s` (see `text_end`), eight bytes at a time. For the few dozen
@@ -251,18 +243,23 @@ fn plain_text_end(s: &[u8], strict: bool) -> usize {
     base + text_end(word::last(s, rest.len()), rest.len(), strict)
 }
 
-/// Appends the first `n` bytes of `w` to `out`: one unaligned store (into room reserved for all 8)
-/// instead of a `memcpy` call whose size dispatch mispredicts on token-sized text.
+/// Appends the first `n` bytes of `w` to `out` (which has `PAD` bytes at least) as one unaligned
+/// store of the 8 bytes that end where the text now ends, the bytes before it kept: a `memcpy` call's
+/// size dispatch mispredicts on token-sized text, and the binding then reads the text's last bytes
+/// as that same word (see `word::last`), which a store from where the text began would not forward to.
 fn push_word(out: &mut Vec<u8>, w: u64, n: usize) {
-    debug_assert!(n <= 8);
+    debug_assert!(n <= 8 && out.len() >= PAD);
     out.reserve(8);
     let len = out.len();
-    // SAFETY: `reserve` made room for 8 more bytes; only the first `n` are counted as initialised.
+    // (two shifts each: one of 64 bits would overflow when `n` is 0 or 8)
+    let (keep, take) = (4 * n as u32, 4 * (8 - n) as u32);
+    // SAFETY: `len` is `PAD` (8) at least, so the 8 bytes before the end are the buffer's, and
+    // `reserve` made room for 8 more; only the first `n` new bytes are counted as initialised.
     unsafe {
-        out.as_mut_ptr()
-            .add(len)
-            .cast::<[u8; 8]>()
-            .write_unaligned(w.to_le_bytes());
+        let end = out.as_mut_ptr().add(len);
+        let before = end.sub(8).cast::<u64>().read_unaligned();
+        let word = before >> keep >> keep | w << take << take;
+        end.add(n).sub(8).cast::<u64>().write_unaligned(word);
         out.set_len(len + n);
     }
 }

@@ -48,6 +48,22 @@ pub(crate) fn first(n: usize) -> u64 {
     }
 }
 
+/// `b` in every lane.
+pub(crate) const fn splat(b: u8) -> u64 {
+    b as u64 * ONES
+}
+
+/// The lanes that are zero bytes, and perhaps lanes above one (a borrow runs upward): exact up to the
+/// lowest, in three operations where `zero` takes five.
+pub(crate) fn zero_low(w: u64) -> u64 {
+    w.wrapping_sub(ONES) & !w & HIGH
+}
+
+/// The lanes below `b` (which is at most 0x80), and perhaps lanes above one, as in `zero_low`.
+pub(crate) fn below(w: u64, b: u8) -> u64 {
+    w.wrapping_sub(splat(b)) & !w & HIGH
+}
+
 /// The lanes that are zero bytes, exactly (no false hits from borrows).
 pub(crate) fn zero(w: u64) -> u64 {
     !(((w & LOW7) + LOW7) | w | LOW7)
@@ -56,11 +72,6 @@ pub(crate) fn zero(w: u64) -> u64 {
 /// The lanes equal to `b`.
 pub(crate) fn equal(w: u64, b: u8) -> u64 {
     zero(w ^ (u64::from(b) * ONES))
-}
-
-/// The lanes below 0x20 (control characters).
-pub(crate) fn control(w: u64) -> u64 {
-    zero(w & (0xe0 * ONES))
 }
 
 /// The lanes that are UTF-8 continuation bytes (0b10xxxxxx).
@@ -74,7 +85,7 @@ pub(crate) fn count(lanes: u64) -> usize {
     ((lanes >> 7).wrapping_mul(ONES) >> 56) as usize
 }
 
-/// The index of the lowest lane set in `lanes` (which is not 0).
+/// The index of the lowest lane set in `lanes`, or 8 if none is.
 pub(crate) fn lowest(lanes: u64) -> usize {
     (lanes.trailing_zeros() / 8) as usize
 }
@@ -113,7 +124,6 @@ mod tests {
             };
             assert_eq!(equal(w, b'"'), lanes(&|c| c == b'"'), "{b:?}");
             assert_eq!(equal(w, b'\n'), lanes(&|c| c == b'\n'), "{b:?}");
-            assert_eq!(control(w), lanes(&|c| c < 0x20), "{b:?}");
             assert_eq!(continuation(w), lanes(&|c| c & 0xc0 == 0x80), "{b:?}");
             let conts = want.iter().filter(|&&c| c & 0xc0 == 0x80).count();
             assert_eq!(count(continuation(w)), conts, "{b:?}");
@@ -123,6 +133,28 @@ mod tests {
             );
         }
         assert_eq!((count(0), count(HIGH)), (0, 8));
+        // `zero_low` and `below` are exact up to their lowest lane: every word of bytes from an
+        // alphabet of borrow edges, 6 lanes (the top two vary with the rest).
+        let alphabet = [
+            0x00, 0x01, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x5c, 0x7f, 0x80, 0xa2, 0xff,
+        ];
+        let k = alphabet.len();
+        for mut i in 0..k.pow(6) {
+            let mut bytes = [0u8; 8];
+            for (j, b) in bytes.iter_mut().enumerate() {
+                *b = alphabet[i % k];
+                i = if j < 5 { i / k } else { i * 7 + 3 };
+            }
+            let w = u64::from_le_bytes(bytes);
+            let first = |f: &dyn Fn(u8) -> bool| bytes.iter().position(|&c| f(c)).unwrap_or(8);
+            assert_eq!(
+                lowest(zero_low(w ^ splat(b'"'))),
+                first(&|c| c == b'"'),
+                "{bytes:?}"
+            );
+            assert_eq!(lowest(zero_low(w)), first(&|c| c == 0), "{bytes:?}");
+            assert_eq!(lowest(below(w, 0x20)), first(&|c| c < 0x20), "{bytes:?}");
+        }
         // `last` equals `small` of the same bytes, with and without bytes before them.
         let text = b"0123456789abcdef";
         for len in 0..=text.len() {
