@@ -11,6 +11,7 @@ import copy
 import json
 import os
 import pickle
+import sys
 from typing import Any
 
 import pytest
@@ -336,6 +337,21 @@ def test_changed() -> None:
     for chunk, expected in steps:
         assert p.feed(chunk) is expected, f"feed({chunk!r}) -> value {p.value!r}"
     assert same(p.finish(), [12, "aé😀", True, [], "é€"])
+
+
+def test_changed_is_a_reference_to_true_or_false_the_caller_owns() -> None:
+    # `feed` returns `True`/`False` without calling into CPython to count the reference: each result
+    # held must count once, and none may be left over (a miscount frees or leaks a singleton).
+    p = Parser()
+    p.feed('["')
+    before = sys.getrefcount(True), sys.getrefcount(False)
+    held = [p.feed("ab") for _ in range(500)] + [p.feed("") for _ in range(300)]
+    during = sys.getrefcount(True) - before[0], sys.getrefcount(False) - before[1]
+    # From 3.12, `True` and `False` are immortal and their counts do not move.
+    assert during == ((0, 0) if sys.version_info >= (3, 12) else (500, 300))
+    assert held[0] is True and held[-1] is False
+    del held
+    assert (sys.getrefcount(True), sys.getrefcount(False)) == before
 
 
 def test_changed_without_reading_value() -> None:
