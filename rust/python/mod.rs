@@ -7,6 +7,7 @@
 //! leaves the open string to the layer, which brings it up to date only when it shows it.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -1304,9 +1305,8 @@ fn value_member(py: Python<'_>, cls: &Bound<'_, PyType>) -> PyResult<()> {
 
 /// `Parser.feed` as a one-argument C method (`METH_O`), installed by `feed_method`: PyO3's method
 /// glue (a fast-call argument parser, and a type check of `self` that the method descriptor has
-/// already made) was ~8% of a token-sized chunk's time. `IMMORTAL`: this interpreter's `True` and
-/// `False` are immortal (3.12 on), so the one returned takes no new reference.
-unsafe extern "C" fn feed<const IMMORTAL: bool>(
+/// already made) was ~8% of a token-sized chunk's time.
+unsafe extern "C" fn feed(
     slf: *mut pyo3::ffi::PyObject,
     chunk: *mut pyo3::ffi::PyObject,
 ) -> *mut pyo3::ffi::PyObject {
@@ -1314,11 +1314,11 @@ unsafe extern "C" fn feed<const IMMORTAL: bool>(
     // held for PyO3, turns a panic into `PanicException` and an error into a raised exception. It is
     // public but outside PyO3's semver promise, hence the exact version in Cargo.lock.
     // SAFETY: called by CPython with the GIL held, `slf` and `chunk` live for the call.
-    unsafe { pyo3::impl_::trampoline::binaryfunc(slf, chunk, feed_body::<IMMORTAL>) }
+    unsafe { pyo3::impl_::trampoline::binaryfunc(slf, chunk, feed_body) }
 }
 
 /// Feeds a chunk (`str`, or UTF-8 `bytes` cut anywhere); True if `value` visibly changed.
-unsafe fn feed_body<const IMMORTAL: bool>(
+unsafe fn feed_body(
     py: Python<'_>,
     slf: *mut pyo3::ffi::PyObject,
     chunk: *mut pyo3::ffi::PyObject,
@@ -1336,7 +1336,7 @@ unsafe fn feed_body<const IMMORTAL: bool>(
     // Picked with no branch: whether a chunk changed `value` is as unpredictable as the text (a branch
     // on it missed ~13,000 times a catalog pass, in callgrind's model).
     let obj = [pyo3::ffi::Py_False(), pyo3::ffi::Py_True()][usize::from(changed)];
-    if !IMMORTAL {
+    if !IMMORTAL_BOOLS.load(Ordering::Relaxed) {
         // The new reference the result is, taken as CPython 3.10 and 3.11's own `Py_INCREF` does,
         // with no call (`Py_IncRef` is one with the limited API).
         // SAFETY: a live object's count is its first field, a `Py_ssize_t` (as in every build an
@@ -1346,16 +1346,17 @@ unsafe fn feed_body<const IMMORTAL: bool>(
     Ok(obj)
 }
 
+/// Whether this interpreter's `True` and `False` are immortal (3.12 on): then the one `feed` returns
+/// takes no new reference. (A flag, not a second `feed` for each case: two copies of the function
+/// left PyO3's trampoline out of line, ~24 instructions a chunk more.)
+static IMMORTAL_BOOLS: AtomicBool = AtomicBool::new(false);
+
 /// Installs `feed` on `Parser`.
 fn feed_method(py: Python<'_>, cls: &Bound<'_, PyType>) -> PyResult<()> {
+    IMMORTAL_BOOLS.store(py.version_info() >= (3, 12), Ordering::Relaxed);
     let def = Box::leak(Box::new(pyo3::ffi::PyMethodDef {
         ml_name: c"feed".as_ptr(),
-        ml_meth: pyo3::ffi::PyMethodDefPointer {
-            PyCFunction: match py.version_info() >= (3, 12) {
-                true => feed::<true>,
-                false => feed::<false>,
-            },
-        },
+        ml_meth: pyo3::ffi::PyMethodDefPointer { PyCFunction: feed },
         ml_flags: pyo3::ffi::METH_O,
         ml_doc:
             c"feed($self, chunk, /)\n--\n\nFeeds a chunk (`str`, or UTF-8 `bytes` cut anywhere); \
