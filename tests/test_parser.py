@@ -708,6 +708,75 @@ def test_an_open_string_a_consumer_changed_its_dict_around_is_never_grown(change
     assert p.finish()["a"] == text and list(held) == before
 
 
+def _taker(p: Parser, taken: list[str]) -> object:
+    """An object whose finalizer takes the string at "b" out of the parser's root dict, and adds a
+    key so that the dict's size is as before."""
+
+    class Taker:
+        def __del__(self) -> None:
+            taken.append(p.value.pop("b"))
+            p.value["w"] = 0
+
+    return Taker()
+
+
+@pytest.mark.parametrize("head", ["xy", "x\u00e9", "\u65e5", "\U0001f680"])
+def test_a_string_a_finalizer_takes_as_it_is_stored_is_never_grown(head: str) -> None:
+    # A duplicate key's new string replaces the old value, whose finalizer runs after the store and
+    # takes the new string out. The parser knows a dict by its version tag only after stores that
+    # cannot have run Python code: here it must look the string up, and never grow the one held.
+    p = Parser()
+    p.feed('{"b": {"k": 1}, "a": 2, "b": ')
+    taken: list[str] = []
+    p.value["b"]["t"] = _taker(p, taken)
+    p.feed('"' + head)
+    assert taken == [head]
+    before = list(taken[0])
+    p.feed("c")
+    p.feed("d")
+    assert list(taken[0]) == before and p.value == {"a": 2, "w": 0, "b": head + "cd"}
+    p.feed('"}')
+    assert p.finish() == {"a": 2, "w": 0, "b": head + "cd"} and list(taken[0]) == before
+
+
+@pytest.mark.parametrize("head", ["xy", "\u65e5"])
+def test_a_string_a_consumers_key_takes_as_it_is_stored_is_never_grown(head: str) -> None:
+    # A key of the consumer's own, whose comparison runs Python code when the parser stores a new
+    # member with the same hash: it puts that member in first, so the parser's store replaces it, and
+    # the finalizer of what it replaced takes the new string out (the dict's size ends one up, as if
+    # the store had only added it). The parser must not take the dict's tag after such a store as one
+    # at which the dict holds its string.
+    taken: list[str] = []
+    armed = [True]
+
+    class Key(str):
+        def __eq__(self, other: object) -> bool:
+            if armed and other == "b":
+                armed.clear()
+                p.value["b"] = [_taker(p, taken)]
+            return False
+
+        def __hash__(self) -> int:
+            return hash("b")
+
+    def members() -> list[tuple[str, Any]]:
+        return sorted((str(k), v) for k, v in p.value.items())
+
+    p = Parser()
+    p.feed('{"a": 1, ')
+    p.value[Key("z")] = 0
+    p.feed('"b": "' + head)
+    assert taken == [head]
+    before = list(taken[0])
+    p.feed("c")
+    p.feed("d")
+    assert list(taken[0]) == before
+    assert members() == [("a", 1), ("b", head + "cd"), ("w", 0), ("z", 0)]
+    p.feed('"}')
+    p.finish()
+    assert members() == [("a", 1), ("b", head + "cd"), ("w", 0), ("z", 0)] and list(taken[0]) == before
+
+
 def test_an_open_string_grows_on_when_a_consumer_adds_to_its_dict() -> None:
     p = Parser()
     p.feed('{"a": "ab')

@@ -34,6 +34,40 @@ pub(super) fn of(py: Python<'_>, d: &Py<PyDict>) -> Option<u64> {
     readable(py).then(|| unsafe { tag(d.as_ptr()) })
 }
 
+/// `d[key] = value` by a builder that keeps `mine`: the dict's tag right after its last store into
+/// `d`, while every change to `d` has been one of its stores that `store` calls clean (None once one
+/// was not, or where tags cannot be read). `replaces_str`: the caller knows that, if `d` is as its
+/// last store left it, `value` replaces an exact `str` it put there.
+///
+/// A store is clean if the dict is as the builder's last store left it (its tag is `mine`), and the
+/// store added the key, or replaced such a `str`. Then all the dict's keys are the builder's exact
+/// `str`s, whose comparisons run no Python code, and no value whose finalizer could have changed the
+/// dict again was let go of: the tag after it is one at which `d` holds `value`, and a check against
+/// it needs no lookup (~115 instructions, ~6,400 times a catalog pass).
+pub(super) fn store(
+    mine: &mut Option<u64>,
+    d: &Bound<'_, PyDict>,
+    key: &Bound<'_, PyAny>,
+    value: &Bound<'_, PyAny>,
+    replaces_str: bool,
+) -> PyResult<()> {
+    let p = d.as_ptr();
+    // SAFETY: (all three) `d` is a live dict, with its count and tag where `measure` found them
+    // (`mine` is only ever Some where it did).
+    let before = mine
+        .filter(|&t| unsafe { tag(p) } == t)
+        .map(|_| unsafe { used(p) });
+    *mine = None;
+    d.set_item(key, value)?;
+    if let Some(n) = before {
+        let now = unsafe { used(p) };
+        if now == n + 1 || (replaces_str && now == n) {
+            *mine = Some(unsafe { tag(p) });
+        }
+    }
+    Ok(())
+}
+
 /// SAFETY: `d` is a live dict on an interpreter whose layout `measure` accepted (or is measuring).
 unsafe fn tag(d: *mut ffi::PyObject) -> u64 {
     unsafe { d.cast::<u8>().add(TAG).cast::<u64>().read_unaligned() }

@@ -40,6 +40,9 @@ struct Frame {
     len: usize,
     /// Where this container sits in its parent: its key or index (`None` for the root).
     at: Option<Py<PyAny>>,
+    /// A dict's tag after this builder's last store into it, while all its changes were clean ones
+    /// (see `dict_version::store`); None for a list.
+    tag: Option<u64>,
 }
 
 /// Where the open string will go in its parent.
@@ -277,8 +280,10 @@ impl Builder {
                 f.len += 1;
                 match &f.obj {
                     Node::Dict(d) => {
+                        // (bound, so that it is let go of with no check that the GIL is held)
                         let key = f.key.take().expect("a value in an object follows its key");
-                        d.bind(py).set_item(key, obj)?;
+                        let key = key.into_bound(py);
+                        dict_version::store(&mut f.tag, d.bind(py), &key, &obj, false)?;
                     }
                     Node::List(l) => l.bind(py).append(obj)?,
                 }
@@ -303,11 +308,17 @@ impl Builder {
             Node::List(l) => l.bind(py).clone().into_any(),
         };
         self.attach(py, obj)?;
+        let tag = match &node {
+            // New and empty: all of it is this builder's.
+            Node::Dict(d) => dict_version::of(py, d),
+            Node::List(_) => None,
+        };
         self.frames.push(Frame {
             obj: node,
             key: None,
             len: 0,
             at,
+            tag,
         });
         Ok(())
     }
@@ -323,7 +334,10 @@ impl Builder {
                 match &f.obj {
                     Node::Dict(d) => {
                         let key = open.key.as_ref().expect("a string in an object has a key");
-                        d.bind(py).set_item(key, s)?;
+                        // Later stores replace the `str` the first put there.
+                        dict_version::store(&mut f.tag, d.bind(py), key.bind(py), &s, !first)?;
+                        // The next check needs no lookup if this store was clean.
+                        open.version = f.tag;
                     }
                     Node::List(l) if first => l.bind(py).append(s)?,
                     // A consumer may have shortened the list: the string is put back at the end.
@@ -337,9 +351,6 @@ impl Builder {
                 }
             }
         }
-        // Not the tag now: replacing a value can run Python code (the old value's finalizer), which
-        // could have changed the dict again after the store. The next check looks the string up.
-        open.version = None;
         Ok(())
     }
 
