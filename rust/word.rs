@@ -53,13 +53,13 @@ pub(crate) const fn splat(b: u8) -> u64 {
     b as u64 * ONES
 }
 
-/// The lanes that are zero bytes, and perhaps lanes above one (a borrow runs upward): exact up to the
-/// lowest, in three operations where `zero` takes five.
+/// The lanes that are zero bytes (`below` 1), and perhaps lanes above one: exact up to the lowest, in
+/// three operations where `zero` takes five.
 pub(crate) fn zero_low(w: u64) -> u64 {
-    w.wrapping_sub(ONES) & !w & HIGH
+    below(w, 1)
 }
 
-/// The lanes below `b` (which is at most 0x80), and perhaps lanes above one, as in `zero_low`.
+/// The lanes below `b` (which is at most 0x80), and perhaps lanes above one (a borrow runs upward).
 pub(crate) fn below(w: u64, b: u8) -> u64 {
     w.wrapping_sub(splat(b)) & !w & HIGH
 }
@@ -71,7 +71,7 @@ pub(crate) fn zero(w: u64) -> u64 {
 
 /// The lanes equal to `b`.
 pub(crate) fn equal(w: u64, b: u8) -> u64 {
-    zero(w ^ (u64::from(b) * ONES))
+    zero(w ^ splat(b))
 }
 
 /// The lanes that are UTF-8 continuation bytes (0b10xxxxxx).
