@@ -405,9 +405,11 @@ def fresh(text: str) -> str:
 def test_open_string_grows_in_place_while_nothing_else_holds_it() -> None:
     import sys
 
-    # On by default where it was tested (CPython 3.10 to 3.13); a newer CPython makes strings anew.
-    grows = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
-    assert unspool._core._grows_strings_in_place() == grows
+    # On where it was tested (CPython 3.10 to 3.13) unless UNSPOOL_PORTABLE turns it off; elsewhere
+    # strings are made anew.
+    grows = "grow_str" in unspool.shortcuts()
+    tested = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+    assert grows == (tested and not os.environ.get("UNSPOOL_PORTABLE"))
     for doc in ['{"a": "', '["x", "', '"', '{"a": ["', '{"a": "\\u00e9 ', '{"a": "\\ud83d\\ude00 ']:
         p = Parser()
         p.feed(doc + "hello")
@@ -681,9 +683,10 @@ def _clear(d: dict[str, Any]) -> Any:
 def test_dict_version_tags_are_read_where_tested() -> None:
     import sys
 
-    # CPython 3.10 to 3.13 keep a version tag in every dict; elsewhere every check is a lookup.
-    reads = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
-    assert unspool._core._reads_dict_versions() == reads
+    # CPython 3.10 to 3.13 keep a version tag in every dict; elsewhere (or portable) every check is
+    # a lookup.
+    tested = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
+    assert ("dict_tag" in unspool.shortcuts()) == (tested and not os.environ.get("UNSPOOL_PORTABLE"))
 
 
 @pytest.mark.parametrize("change", [_take, _take_last, _replace, _update, _merge, _delete, _clear])

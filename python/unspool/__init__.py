@@ -1,6 +1,6 @@
 """unspool: stream structured LLM output into Python objects, parsing each byte once."""
 
-from ._core import Parser, __version__, parse_partial
+from ._core import Parser, __version__, parse_partial, shortcuts
 from .client import AsyncClient, Client, from_openai
 from .errors import ContentFilterError, IncompleteOutputError, JSONDecodeError, RefusalError, RetryError
 from .markers import Done, NotNull
@@ -33,5 +33,6 @@ __all__ = [
     "from_openai",
     "is_complete",
     "parse_partial",
+    "shortcuts",
     "stream",
 ]

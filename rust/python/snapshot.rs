@@ -4,13 +4,14 @@
 //! the innermost level out, making fresh objects along the path and sharing every closed value. Doing
 //! it here rather than in Python took a Catalog snapshot (list → model → string) from ~5 µs to ~1 µs.
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use std::sync::OnceLock;
 
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use pyo3::{ffi, intern};
+
+use super::cpython::{on, refs, Shortcut};
 
 /// Level kinds, the first item of each spec tuple.
 const MODEL: u8 = 0;
@@ -191,7 +192,7 @@ impl Levels {
             levels.push(match kind {
                 MODEL => {
                     let open_name = spec.get_item(4)?;
-                    let cls = spec.get_item(1)?.cast_into::<PyType>()?;
+                    let cls = model_class(spec.get_item(1)?)?;
                     let weaklist: isize = cls
                         .getattr(intern!(cls.py(), "__weakrefoffset__"))?
                         .extract()?;
@@ -220,7 +221,7 @@ impl Levels {
                     open_key: spec.get_item(2)?.unbind(),
                 },
                 ROOT_MODEL => Level::RootModel {
-                    cls: spec.get_item(1)?.cast_into::<PyType>()?.unbind(),
+                    cls: model_class(spec.get_item(1)?)?.unbind(),
                     fields_set: spec.get_item(2)?.unbind(),
                     setters: Setter::all(&spec.get_item(3)?.cast_into::<PyTuple>()?)?,
                 },
@@ -332,6 +333,10 @@ impl Levels {
         mut child: Option<Bound<'py, PyAny>>,
         mut spares: Option<&mut Spares>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        // Without the shortcut, every build makes new objects (the portable twin).
+        if !on(Shortcut::ReuseSnapshots) {
+            spares = None;
+        }
         let (slot, mut chain) = match spares.as_deref_mut() {
             Some(sp) => sp.take_free(),
             None => (0, Vec::new()),
@@ -428,7 +433,7 @@ impl Levels {
                 Made::Other => break,
             };
             // SAFETY: `obj` is alive (its record holds it).
-            if unsafe { ffi::Py_REFCNT(obj) } != own || (i > 0 && !holds(py, &chain[i - 1], obj)) {
+            if !refs::held_only_by(obj, own) || (i > 0 && !holds(py, &chain[i - 1], obj)) {
                 break;
             }
             let fits = match (level, made) {
@@ -439,9 +444,9 @@ impl Levels {
                     // gives a partial object a copy first: see `partial.py`), and be its alone: the
                     // object's reference, the record's and the one taken here.
                     same_type
-                        && !has_weakrefs(obj, *weaklist)
+                        && !refs::has_weakrefs(obj, *weaklist)
                         && instance_dict(m.obj.bind(py)).is_ok_and(|d| {
-                            d.is(m.values.bind(py)) && unsafe { ffi::Py_REFCNT(d.as_ptr()) } == 3
+                            d.is(m.values.bind(py)) && refs::held_only_by(d.as_ptr(), 3)
                         })
                 }
                 (Level::List { .. }, Made::List(_)) => true,
@@ -469,25 +474,11 @@ fn holds(py: Python<'_>, parent: &Made, child: *mut ffi::PyObject) -> bool {
         },
         Made::List(l) => {
             l.child.as_ref().is_some_and(|c| c.as_ptr() == child)
-                && items(l.obj.bind(py)).is_some_and(|a| a.last().copied() == Some(child))
+                && refs::list_items(l.obj.bind(py))
+                    .is_some_and(|a| a.last().copied() == Some(child))
         }
         Made::Other => false,
     }
-}
-
-/// True if `obj` has weak references (`weaklist`: its class's `__weakrefoffset__`): a weak reference
-/// could reach it later without counting as a reference now.
-fn has_weakrefs(obj: *mut ffi::PyObject, weaklist: isize) -> bool {
-    // SAFETY: a nonzero `__weakrefoffset__` is where every instance keeps the head of its weak
-    // reference list, a `PyObject *` that is NULL while it has none; CPython finds it the same way.
-    weaklist != 0
-        && unsafe {
-            !(*(obj
-                .cast::<u8>()
-                .offset(weaklist)
-                .cast::<*mut ffi::PyObject>()))
-            .is_null()
-        }
 }
 
 /// Brings `list`, which the last build filled with the first `rec.n` items of `done` and then its
@@ -502,12 +493,12 @@ fn refill_list<'py>(
 ) -> PyResult<()> {
     let list = rec.obj.bind(done.py());
     let (n, now) = (rec.n, done.len());
-    let same_start = match (items(list), items(done)) {
-        (Some(a), Some(b)) => n <= now && a.len() >= n && as_bytes(&a[..n]) == as_bytes(&b[..n]),
+    let same_start = match (refs::list_items(list), refs::list_items(done)) {
+        (Some(a), Some(b)) => n <= now && a.len() >= n && refs::same_items(&a[..n], &b[..n]),
         _ => false,
     };
     if same_start && n == now {
-        let held = items(list).map(|a| &a[n..]);
+        let held = refs::list_items(list).map(|a| &a[n..]);
         let wanted = child.map(|c| c.as_ptr());
         if held.is_some_and(|h| {
             h.len() == usize::from(wanted.is_some()) && h.first().copied() == wanted
@@ -586,45 +577,6 @@ fn refill_model(
     Ok(())
 }
 
-/// The item pointers of a list, read straight from CPython's list object (the `ob_item` array just
-/// after the variable-size header, a layout unchanged since Python 2), or None if a check at first use
-/// found the layout different. Comparing two such arrays is a `memcmp`: the rich comparison of two
-/// 200-item lists took ~2,400 instructions, more than copying them.
-fn items<'a>(list: &'a Bound<'_, PyList>) -> Option<&'a [*mut ffi::PyObject]> {
-    static LAYOUT_OK: OnceLock<bool> = OnceLock::new();
-    let ok = *LAYOUT_OK.get_or_init(|| {
-        let py = list.py();
-        let probe = PyList::new(py, [py.None(), PyDict::new(py).into_any().unbind()]);
-        probe.is_ok_and(|p| {
-            // SAFETY: reads the probe as the layout says; checked against the API's own answers.
-            let got = unsafe { raw_items(&p) };
-            got.len() == 2 && (0..2).all(|i| p.get_item(i).is_ok_and(|v| v.as_ptr() == got[i]))
-        })
-    });
-    // SAFETY: the layout was checked above; the slice lives as long as `list` is not changed.
-    ok.then(|| unsafe { raw_items(list) })
-}
-
-/// The pointers as bytes, so that comparing them is one `memcmp` (a loop over raw pointers is not).
-fn as_bytes(items: &[*mut ffi::PyObject]) -> &[u8] {
-    // SAFETY: any initialized memory can be read as bytes; the length is the same memory's.
-    unsafe { std::slice::from_raw_parts(items.as_ptr().cast::<u8>(), std::mem::size_of_val(items)) }
-}
-
-/// SAFETY: `list` must be a live list with CPython's `PyListObject` layout.
-unsafe fn raw_items<'a>(list: &'a Bound<'_, PyList>) -> &'a [*mut ffi::PyObject] {
-    let obj = list.as_ptr();
-    let len = ffi::Py_SIZE(obj) as usize;
-    if len == 0 {
-        return &[];
-    }
-    let ob_item = *(obj
-        .cast::<u8>()
-        .add(std::mem::size_of::<ffi::PyVarObject>())
-        as *const *mut *mut ffi::PyObject);
-    std::slice::from_raw_parts(ob_item, len)
-}
-
 /// Sets a partial object's slots through `setters` (see `make_model`), each to its value in `values`.
 fn set_slots(
     obj: &Bound<'_, PyAny>,
@@ -688,8 +640,7 @@ impl Spares {
                 Some(Made::List(l)) => l.obj.as_ptr(),
                 _ => return false,
             };
-            // SAFETY: the chain holds `root` alive.
-            unsafe { ffi::Py_REFCNT(root) == 1 }
+            refs::held_only_by(root, 1)
         });
         let slot = free.unwrap_or(1 - self.last);
         (slot, std::mem::take(&mut self.chains[slot]))
@@ -778,6 +729,26 @@ pub fn build_partial<'py>(
 }
 
 static PARTIAL_MIXIN: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static BASE_MODEL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// `cls` if it is a pydantic model class: instances are made with `PyType_GenericAlloc` and filled
+/// through the setters, which is sound for a model's layout only (a `dict` made that way, say, is
+/// never initialised).
+fn model_class(cls: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyType>> {
+    let py = cls.py();
+    let base = BASE_MODEL.import(py, "pydantic", "BaseModel")?;
+    match cls.cast_into::<PyType>() {
+        Ok(t) if t.is_subclass(base)? => Ok(t),
+        Ok(t) => Err(PyTypeError::new_err(format!(
+            "a level's class must be a pydantic model class, not {}",
+            t.name()?
+        ))),
+        Err(e) => Err(PyTypeError::new_err(format!(
+            "a level's class must be a pydantic model class, not a {} instance",
+            e.into_inner().get_type().name()?
+        ))),
+    }
+}
 
 /// Nesting deeper than this is left to `==` itself, which guards its own recursion.
 const SAME_DEPTH: u32 = 64;

@@ -10,28 +10,26 @@
 //! is checked once, at first use, by changing a probe dict every way the C API can and watching the
 //! tag change each time; on any other interpreter, or if a check fails, every check is a lookup.
 
+use super::{on, Shortcut};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 
 /// Where the entry count and the version tag are, after the object header, in 3.10 to 3.13.
 const USED: usize = 16;
 const TAG: usize = 24;
 
-static READABLE: PyOnceLock<bool> = PyOnceLock::new();
-
-/// Whether dicts' tags can be read here (measures the layout on first use).
-#[inline(always)]
-pub(super) fn readable(py: Python<'_>) -> bool {
-    *READABLE.get_or_init(py, || measure(py))
+/// Whether dicts here have their entry count and tag where 3.10 to 3.13 have them (checked at
+/// import, by `cpython::init`).
+pub(super) fn layout_matches(py: Python<'_>) -> bool {
+    measure(py)
 }
 
-/// The version tag of `d`, or None where it cannot be read here.
+/// The version tag of `d`, or None where the shortcut is off.
 #[inline(always)]
-pub(super) fn of(py: Python<'_>, d: &Py<PyDict>) -> Option<u64> {
-    // SAFETY: `d` is a live dict, which has its tag at `TAG` where `measure` found it there.
-    readable(py).then(|| unsafe { tag(d.as_ptr()) })
+pub(in crate::python) fn of(d: &Py<PyDict>) -> Option<u64> {
+    // SAFETY: `d` is a live dict, which has its tag at `TAG` where `measure` found it at import.
+    on(Shortcut::DictTag).then(|| unsafe { tag(d.as_ptr()) })
 }
 
 /// `d[key] = value` by a builder that keeps `mine`: the dict's tag right after its last store into
@@ -44,7 +42,7 @@ pub(super) fn of(py: Python<'_>, d: &Py<PyDict>) -> Option<u64> {
 /// `str`s, whose comparisons run no Python code, and no value whose finalizer could have changed the
 /// dict again was let go of: the tag after it is one at which `d` holds `value`, and a check against
 /// it needs no lookup (~120 instructions, ~5,000 times a catalog pass).
-pub(super) fn store(
+pub(in crate::python) fn store(
     mine: &mut Option<u64>,
     d: &Bound<'_, PyDict>,
     key: &Bound<'_, PyAny>,
@@ -81,10 +79,6 @@ unsafe fn used(d: *mut ffi::PyObject) -> isize {
 /// Whether this interpreter's dicts have an entry count and a version tag where 3.10 to 3.13 have
 /// them, the tag changing on every change to a probe dict.
 fn measure(py: Python<'_>) -> bool {
-    let v = py.version_info();
-    if !((3, 10)..(3, 14)).contains(&(v.major, v.minor)) {
-        return false;
-    }
     let check = || -> PyResult<bool> {
         let d = PyDict::new(py);
         let other = PyDict::new(py);

@@ -18,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
 
+use super::{on, Shortcut};
 use crate::{utf8, word};
 
 /// Where CPython keeps a compact `str`'s fields, as measured on this interpreter.
@@ -70,8 +71,9 @@ const STATE: usize = 32;
 
 static LAYOUT: PyOnceLock<Option<Layout>> = PyOnceLock::new();
 
-/// Whether strings can grow in place on this interpreter (measures the layout on first use).
-pub(super) fn supported(py: Python<'_>) -> bool {
+/// Whether `str`'s layout here is the one measured and checked by growing probes (at import, by
+/// `cpython::init`, for both string shortcuts).
+pub(super) fn layout_matches(py: Python<'_>) -> bool {
     layout(py).is_some()
 }
 
@@ -87,10 +89,13 @@ const PAD: usize = 8;
 /// the object where the layout is known: `PyUnicode_AsUTF8AndSize` is a call into CPython that cost
 /// more than scanning a token-sized chunk. They come as the last `n` bytes of a slice that starts
 /// with the header's last `ascii_pad` bytes, which the parser reads with them and never parses.
-pub(super) fn ascii_text<'a>(
+pub(in crate::python) fn ascii_text<'a>(
     py: Python<'_>,
     s: &'a Bound<'_, PyString>,
 ) -> Option<(&'a [u8], usize)> {
+    if !on(Shortcut::ReadStr) {
+        return None;
+    }
     let layout = layout(py)?;
     let obj = s.as_ptr();
     let (_, _, compact, ascii) = state(obj);
@@ -118,11 +123,14 @@ const UTF8_OF_MAX: usize = 4096;
 /// `PyUnicode_AsUTF8AndSize` allocates that form and keeps it on the chunk: for a chunk fresh from
 /// the network, as every chunk of a stream is, that cost ~110 ns a non-ASCII chunk on the catalog.
 /// (`out` keeps its room for the parser's life, hence the limit.)
-pub(super) fn utf8_of<'a>(
+pub(in crate::python) fn utf8_of<'a>(
     py: Python<'_>,
     s: &Bound<'_, PyString>,
     out: &'a mut Vec<u8>,
 ) -> Option<(&'a [u8], usize)> {
+    if !on(Shortcut::ReadStr) {
+        return None;
+    }
     let layout = layout(py)?;
     let obj = s.as_ptr();
     let (_, kind, compact, ascii) = state(obj);
@@ -249,7 +257,7 @@ fn room_for(len: usize) -> usize {
 }
 
 /// The least room a growing `str` is made with (see `room_for`).
-pub(super) const FIRST_ROOM: usize = 256;
+pub(in crate::python) const FIRST_ROOM: usize = 256;
 
 /// `text` and then `room` NULs: the UTF-8 a `str` with room is made from (the NULs are ASCII, so
 /// they leave its kind to the text, and end it).
@@ -275,12 +283,12 @@ fn kind_index(text: &[u8]) -> usize {
 /// The last small `LiveStr` of each kind that its container let go of, to hold a later open
 /// string if no one took it.
 #[derive(Default)]
-pub(super) struct Spares([Option<LiveStr>; 4]);
+pub(in crate::python) struct Spares([Option<LiveStr>; 4]);
 
 impl Spares {
     /// Keeps `s`, if small (at most twice the first room): a short string reusing a big one would
     /// pin all its room for as long as anyone keeps it.
-    pub(super) fn keep(&mut self, s: LiveStr) {
+    pub(in crate::python) fn keep(&mut self, s: LiveStr) {
         if s.cap <= 2 * FIRST_ROOM {
             let i = s.index;
             self.0[i] = Some(s);
@@ -292,7 +300,7 @@ impl Spares {
     /// itself instead, its characters re-spaced inside memory made for four bytes a character and
     /// its header's kind changed, saved the dict store but measured no faster on the catalog, 0.997
     /// paired, and 3% faster with 5% of its non-ASCII words: not worth rewriting a live header.)
-    pub(super) fn take_moved(&mut self, old: &LiveStr, tail: &[u8]) -> Option<LiveStr> {
+    pub(in crate::python) fn take_moved(&mut self, old: &LiveStr, tail: &[u8]) -> Option<LiveStr> {
         let index = old.index.max(kind_index(tail));
         let spare = &mut self.0[index];
         match spare.as_mut().is_some_and(|s| s.refill(index, old, tail)) {
@@ -302,7 +310,7 @@ impl Spares {
     }
 
     /// A spare refilled with `text` (see `LiveStr::restart`), if one can be.
-    pub(super) fn take_for(&mut self, text: &[u8]) -> Option<LiveStr> {
+    pub(in crate::python) fn take_for(&mut self, text: &[u8]) -> Option<LiveStr> {
         let index = kind_index(text);
         let spare = &mut self.0[index];
         match spare.as_mut().is_some_and(|s| s.restart(index, text)) {
@@ -381,7 +389,7 @@ unsafe fn put_ascii_word(base: *mut u8, kind: u32, at: usize, w: u64) {
 }
 
 /// A `str` made with room to grow, and how much of it is in use.
-pub(super) struct LiveStr {
+pub(in crate::python) struct LiveStr {
     obj: Py<PyString>,
     /// Bytes a character (1, 2 or 4), which of `LIMITS` it is, and where the characters start:
     /// fixed for the object's life, so read once.
@@ -401,10 +409,14 @@ pub(super) struct LiveStr {
 impl LiveStr {
     /// A new `str` of `text` (whole WTF-8 characters; `lone`: it holds lone surrogates) with room
     /// for as many characters again (128 at least), or None where strings cannot grow in place.
-    pub(super) fn new(py: Python<'_>, text: &[u8], lone: bool) -> PyResult<Option<LiveStr>> {
+    pub(in crate::python) fn new(
+        py: Python<'_>,
+        text: &[u8],
+        lone: bool,
+    ) -> PyResult<Option<LiveStr>> {
         match layout(py) {
-            Some(layout) => Self::make(py, layout, text, lone),
-            None => Ok(None),
+            Some(layout) if on(Shortcut::GrowStr) => Self::make(py, layout, text, lone),
+            _ => Ok(None),
         }
     }
 
@@ -416,8 +428,12 @@ impl LiveStr {
     /// bytes a character, and the catalog's strings widen ~2,000 times; copying it a character at a
     /// time into `wchar_t`s for `PyUnicode_FromWideChar`, which checks each again, took ~2,500
     /// instructions a string.
-    pub(super) fn grown(&self, py: Python<'_>, tail: &[u8]) -> PyResult<Option<LiveStr>> {
-        let Some(layout) = layout(py) else {
+    pub(in crate::python) fn grown(
+        &self,
+        py: Python<'_>,
+        tail: &[u8],
+    ) -> PyResult<Option<LiveStr>> {
+        let Some(layout) = layout(py).filter(|_| on(Shortcut::GrowStr)) else {
             return Ok(None);
         };
         let len = self.len + char_count(tail);
@@ -497,7 +513,7 @@ impl LiveStr {
     }
 
     /// The `str` itself.
-    pub(super) fn get(&self) -> &Py<PyString> {
+    pub(in crate::python) fn get(&self) -> &Py<PyString> {
         &self.obj
     }
 
@@ -538,7 +554,7 @@ impl LiveStr {
     /// copies them at their own width (it finds the kind by scanning only until the widest character
     /// it can meet). The limited API's decoders it replaces went a character at a time: a 200-character
     /// string with an emoji took ~400 ns in `PyUnicode_FromWideChar`, ~8% of such a stream.
-    pub(super) fn exact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
+    pub(in crate::python) fn exact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyString>> {
         let obj = self.obj.as_ptr();
         let len = self.len as ffi::Py_ssize_t;
         let length = |n: ffi::Py_ssize_t| {
@@ -563,7 +579,7 @@ impl LiveStr {
     }
 
     /// Whether someone besides its container and this record holds it.
-    pub(super) fn shared(&self) -> bool {
+    pub(in crate::python) fn shared(&self) -> bool {
         // SAFETY: a live object.
         unsafe { ffi::Py_REFCNT(self.obj.as_ptr()) > 2 }
     }
@@ -573,7 +589,7 @@ impl LiveStr {
     /// for the new characters. The caller has checked that its container still holds it. (The bytes
     /// before them are only read with them: see `write`.)
     #[inline(always)]
-    pub(super) fn append(&mut self, text: &[u8], n: usize) -> bool {
+    pub(in crate::python) fn append(&mut self, text: &[u8], n: usize) -> bool {
         self.private(2) && self.write(self.len, text, n)
     }
 
@@ -718,12 +734,8 @@ impl LiveStr {
 
 /// Measures and checks the layout of `str` on this interpreter; None if anything is unexpected.
 fn measure(py: Python<'_>) -> Option<Layout> {
-    // The versions this was tested on. The checks below see the layout, not every way a later
-    // CPython might use a `str` (a new cache, say): a newer one makes strings anew until tested.
-    let v = py.version_info();
-    if !((3, 10)..(3, 14)).contains(&(v.major, v.minor)) {
-        return None;
-    }
+    // (Only called on the interpreters `cpython::init` accepts: the checks below see the layout,
+    // not every way a later CPython might use a `str`, a new cache say.)
     let check = || -> PyResult<Option<Layout>> {
         // An ASCII string's characters are its UTF-8 form: the public API hands out their address.
         let probe = PyString::new(py, "unspool layout probe");
