@@ -126,19 +126,20 @@ WRONG_CLASSES = ["dict", "list", "int", "object", "type", "'Model'", "None", "Ba
 
 
 @pytest.mark.parametrize("cls", WRONG_CLASSES)
-def test_private_hooks_refuse_a_class_that_is_no_model(cls: str) -> None:
+def test_the_engines_records_refuse_a_class_that_is_no_model(cls: str) -> None:
     # Underscore API, but a wrong argument must raise, never crash the interpreter: run in a child.
     code = f"""
         import unspool
         from unspool import _core
         from pydantic import BaseModel
         cls = {cls}
-        specs = [(0, cls, {{}}, {{}}, None, (), set(), (), None)]
         errors = []
         for attempt in (
-            lambda: _core.build_partial(specs, None),
-            lambda: _core.build_partial([(3, cls, set(), ())], "x"),
-            lambda: unspool.Parser()._follow(specs, False, False),
+            lambda: _core.ModelLevel(cls, {{}}, {{}}, None, (), set(), (), None),
+            lambda: _core.RootModelLevel(cls, set(), ()),
+            # Positional tuples (the old crossing) are no level at all.
+            lambda: _core.build_partial([(0, cls, {{}}, {{}}, None, (), set(), (), None)], None),
+            lambda: unspool.Parser()._follow([(3, cls, set(), ())], False, False),
         ):
             try:
                 attempt()
@@ -146,16 +147,25 @@ def test_private_hooks_refuse_a_class_that_is_no_model(cls: str) -> None:
                 errors.append(str(e))
         p = unspool.Parser()
         p._hook([], lambda: None, object())
-        try:
-            p._follow(specs, False, False)
-        except TypeError:
-            pass
         p.feed('{{"a": "x')
         print(p._snapshot(True), len(errors))
     """
     r = run(code, None)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.split()[-1] == "3"
+    assert r.stdout.split()[-1] == "4"
+
+
+def test_inner_frame_checks_its_shape() -> None:
+    from unspool import _core
+
+    member = _core.Member(None, (str,), True, None)
+    with pytest.raises(TypeError):
+        _core.InnerFrame(None, {}, [], 0, print, item=member)
+    with pytest.raises(TypeError):
+        _core.InnerFrame(None, [], [], 0, print)
+    with pytest.raises(TypeError):
+        _core.InnerFrame(None, [], [], 0, print, fields={}, item=member)
+    assert _core.InnerFrame(None, [], [], 0, print, item=member).item is member
 
 
 def test_private_hook_refuses_wrong_types() -> None:

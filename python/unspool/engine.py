@@ -13,12 +13,12 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from ._core import Parser, same_partial
+from ._core import InnerFrame, ModelLevel, Parser, same_partial
 from .errors import IncompleteOutputError
 from .plan import (
     MISSING,
-    MODEL,
     Frame,
+    Level,
     ListNode,
     ModelNode,
     Node,
@@ -63,7 +63,7 @@ class Engine(Validation):
         # string shows (and whether a NotNull object could hold the snapshot back).
         self._path: Any = None
         self._containers = -1  # the core's container count when the frames were last brought in line
-        self._specs: list[tuple[Any, ...]] = []
+        self._specs: list[Level] = []
         self._text = False
         self._may_hold = False
 
@@ -123,7 +123,7 @@ class Engine(Validation):
         self.partial = snap
         return snap
 
-    def _fast(self) -> tuple[Any, ...] | None:
+    def _fast(self) -> InnerFrame | None:
         """The innermost frame, for the core to take in members that close in it as scalars by itself
         (calling `closed` for those that need validating)."""
         if self.strict or not self.frames:
@@ -131,10 +131,9 @@ class Engine(Validation):
         f = self.frames[-1]
         node = f.node
         if type(node) is ModelNode:
-            return (f, f.raw, f.done, f.n, node.fast_fields, None, self.closed)
+            return InnerFrame(f, f.raw, f.done, f.n, self.closed, fields=node.fast_fields)
         if type(node) is ListNode:
-            item = node.item
-            return (f, f.raw, f.done, f.n, None, (item.as_is, item.streams_text, item), self.closed)
+            return InnerFrame(f, f.raw, f.done, f.n, self.closed, item=node.item_member)
         return None
 
     def _update(self) -> Any:
@@ -241,12 +240,12 @@ class Engine(Validation):
                 f.open_key = open_key
                 f.specs = f.node.specs(f, open_key)
         self._closed.clear()
-        specs: list[tuple[Any, ...]] = []
+        specs: list[Level] = []
         for f in frames:
             specs += f.specs
         self._specs = specs
         self._text = type(raw) is str and len(frames) == depth and node.streams_text
-        self._may_hold = self._holds and any(s[0] == MODEL and s[5] for s in specs)
+        self._may_hold = self._holds and any(type(s) is ModelLevel and s.not_null for s in specs)
 
     def finish(self) -> Any:
         """Ends the input: the fully validated object, or raises (see `Stream.get_final_response`)."""

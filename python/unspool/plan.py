@@ -11,15 +11,17 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, Field, RootModel, SkipValidation, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
-from ._core import build_partial
+from ._core import DictLevel, InnerFrame, ListLevel, Member, ModelLevel, RootModelLevel, build_partial
 from .markers import Done, NotNull
 from .partial import partial_class, slot_setters
+
+# One level of a snapshot's open path, as the core's `build_partial` takes it.
+Level = ModelLevel | ListLevel | DictLevel | RootModelLevel
 
 __all__ = ["MISSING", "Node", "compile_plan", "holds_back"]
 
@@ -45,7 +47,7 @@ class Frame:
         self.n = 0  # raw members already looked at
         # This level's snapshot specs, kept while its open child stays the same.
         self.open_key: Any = MISSING
-        self.specs: list[tuple[Any, ...]] = []
+        self.specs: list[Level] = []
 
 
 class Validation:
@@ -113,7 +115,7 @@ class Node:
     def child(self, frame: Frame, key: Any) -> Node:
         return OPAQUE
 
-    def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
+    def specs(self, frame: Frame, open_key: Any) -> list[Level]:
         """How to build this level of a snapshot (see `build_partial` in the core)."""
         return []
 
@@ -171,13 +173,23 @@ class Text(Node):
 class ContainerNode(Node):
     """Lists and dicts (and plain JSON containers): a frame per open one, members taken in order."""
 
+    _item_member: Member | None = None
+
     def child(self, frame: Frame, key: Any) -> Node:
         return self
+
+    @property
+    def item_member(self) -> Member:
+        """How the core takes in a member that closed (every member has the same node)."""
+        if self._item_member is None:
+            item = self.child(Frame(self, [], []), None)
+            self._item_member = Member(None, item.as_is, item.streams_text, item)
+        return self._item_member
 
     def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
         _sync_members(frame, self, open_key, v)
 
-    def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
+    def specs(self, frame: Frame, open_key: Any) -> list[Level]:
         return [_container_spec(frame, open_key)]
 
 
@@ -197,30 +209,18 @@ class AnyNode(ContainerNode):
         return frame.done
 
 
-def _sync_members(frame: Frame, node: Node, open_key: Any, v: Validation) -> None:
-    raw = frame.raw
-    total = len(raw) - (open_key is not None)
-    if total <= frame.n:
-        return
-    if type(raw) is list:
-        done = frame.done
-        child = node.child
-        for i in range(frame.n, total):
-            value = raw[i]
-            item = child(frame, i)
-            done.append(value if type(value) in item.as_is and not v.strict else v.closed(item, value))
-    else:
-        for k in islice(raw, frame.n, total):
-            frame.done[k] = v.closed(node.child(frame, k), raw[k])
-    frame.n = total
+def _sync_members(frame: Frame, node: ContainerNode, open_key: Any, v: Validation) -> None:
+    """Takes in the members of a list or dict that closed since the last call (in the core: see
+    `InnerFrame.take_in`, which the core's own per-chunk step shares)."""
+    total = len(frame.raw) - (open_key is not None)
+    if total > frame.n:
+        InnerFrame(frame, frame.raw, frame.done, frame.n, v.closed, item=node.item_member).take_in(
+            total, bool(v.strict)
+        )
 
 
-def _container_spec(frame: Frame, open_key: Any) -> tuple[Any, ...]:
-    return (LIST, frame.done) if type(frame.done) is list else (DICT, frame.done, open_key)
-
-
-# Level kinds of `build_partial` specs.
-MODEL, LIST, DICT, ROOT_MODEL = 0, 1, 2, 3
+def _container_spec(frame: Frame, open_key: Any) -> Level:
+    return ListLevel(frame.done) if type(frame.done) is list else DictLevel(frame.done, open_key)
 
 
 class ListNode(ContainerNode):
@@ -283,7 +283,7 @@ class ModelNode(Node):
     _shallow: Any = None
     setters: tuple[Any, ...] = ()
     _adapter: TypeAdapter[Any] | None = None
-    _fast_fields: dict[str, tuple[str, tuple[type, ...], bool, Node]] | None = None
+    _fast_fields: dict[str, Member] | None = None
     _keys_are_names: bool | None = None
     _shallow_validator: Any = None
 
@@ -298,36 +298,30 @@ class ModelNode(Node):
         return fp.node if fp is not None else OPAQUE
 
     @property
-    def fast_fields(self) -> dict[str, tuple[str, tuple[type, ...], bool, Node]]:
+    def fast_fields(self) -> dict[str, Member]:
         """JSON key -> (field name, `as_is` types, streams text, node): what the core needs to take in
         the fields that close as scalars by itself (see `Engine._fast`)."""
         if self._fast_fields is None:
             self._fast_fields = {
-                key: (fp.name, fp.node.as_is, fp.node.streams_text, fp.node)
+                key: Member(fp.name, fp.node.as_is, fp.node.streams_text, fp.node)
                 for key, fp in self.fields.items()
             }
         return self._fast_fields
 
     def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
-        raw = frame.raw
-        total = len(raw) - (open_key is not None)
-        if total <= frame.n:
-            return
-        fields, done, strict = self.fields, frame.done, v.strict
-        for k in islice(raw, frame.n, total):
-            fp = fields.get(k)
-            if fp is not None:  # unknown keys stay in `raw` for the model's own validation
-                value, node = raw[k], fp.node
-                # Most fields that close are plain strings and numbers: taken as they are, here.
-                done[fp.name] = value if type(value) in node.as_is and not strict else v.closed(node, value)
-        frame.n = total
+        # Fields that closed, in the core (see `InnerFrame.take_in`): most are plain strings and
+        # numbers, taken as they are; unknown keys stay in `raw` for the model's own validation.
+        total = len(frame.raw) - (open_key is not None)
+        if total > frame.n:
+            InnerFrame(frame, frame.raw, frame.done, frame.n, v.closed, fields=self.fast_fields).take_in(
+                total, bool(v.strict)
+            )
 
-    def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
+    def specs(self, frame: Frame, open_key: Any) -> list[Level]:
         fp = self.fields.get(open_key) if open_key is not None else None
         name = fp.name if fp is not None else None
         return [
-            (
-                MODEL,
+            ModelLevel(
                 self.partial_cls,
                 # What the fields show now: a snapshot copies this one dict (merging template and done
                 # per chunk cost ~250 ns a level); specs are remade whenever `done` grows.
@@ -374,8 +368,10 @@ class ModelNode(Node):
         """A closed object that failed validation: shown unvalidated, as its partial class."""
         shown = build_partial(self.specs(frame, None), None)
         if shown is None:  # held back by a NotNull field: shown anyway, it has closed
-            spec = self.specs(frame, None)[0]
-            shown = build_partial([(*spec[:5], (), *spec[6:])], None)
+            s = self.specs(frame, None)[0]
+            assert isinstance(s, ModelLevel)
+            unheld = ModelLevel(s.cls, s.shown, s.done, s.open_name, (), s.fields_set, s.setters, s.marker)
+            shown = build_partial([unheld], None)
         v.invalid.add(id(shown))
         return shown
 
@@ -453,8 +449,8 @@ class RootNode(Node):
     def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
         self.inner.sync(frame, open_key, v)
 
-    def specs(self, frame: Frame, open_key: Any) -> list[tuple[Any, ...]]:
-        return [(ROOT_MODEL, self.partial_cls, {"root"}, self.setters), *self.inner.specs(frame, open_key)]
+    def specs(self, frame: Frame, open_key: Any) -> list[Level]:
+        return [RootModelLevel(self.partial_cls, {"root"}, self.setters), *self.inner.specs(frame, open_key)]
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         return self._close_value(self.inner.finish(frame, v), v)
@@ -464,7 +460,7 @@ class RootNode(Node):
 
     def _close_value(self, value: Any, v: Validation) -> Any:
         if id(value) in v.invalid:
-            return build_partial([(ROOT_MODEL, self.partial_cls, {"root"}, self.setters)], value)
+            return build_partial([RootModelLevel(self.partial_cls, {"root"}, self.setters)], value)
         # The root was validated as it closed (with its own strictness): only the model wraps it now.
         return self.validate(value, v, as_json=False)
 

@@ -8,28 +8,107 @@ use pyo3::types::{PyDict, PyList, PyTuple};
 
 use super::builder::Node;
 use super::parser::State;
+use super::records::{InnerFrame, Member};
 use super::snapshot;
 
-/// The engine's innermost open frame, for the structural changes the core takes in itself: members
-/// that closed as scalars (as they are when the field's `as_is` types allow, else validated through the
-/// engine's `closed`) and the next member starting. Containers opening or closing go to the engine.
+/// The engine's innermost open frame (see `records::InnerFrame`), for the structural changes the
+/// core takes in itself: members that closed as scalars (as they are when the member's `as_is` types
+/// allow, else validated through the engine's `closed`) and the next member starting. Containers
+/// opening or closing go to the engine.
 pub(super) struct Fast {
-    /// The engine's frame object: its `n` is kept current.
-    pub(super) frame: Py<PyAny>,
-    /// The container it follows, and its finished values (a dict for objects, a list for lists).
-    pub(super) raw: Py<PyAny>,
-    pub(super) done: Py<PyAny>,
-    /// Members of `raw` taken in so far.
+    pub(super) record: Py<InnerFrame>,
+    /// Members of its `raw` taken in so far.
     pub(super) n: usize,
-    /// Objects: JSON key -> `(field name, as_is types, streams text, node)`. Lists: None.
-    pub(super) fields: Option<Py<PyDict>>,
-    /// Lists: the items' `(as_is types, streams text, node)`.
-    pub(super) item: Option<(Py<PyTuple>, bool, Py<PyAny>)>,
-    /// The engine's `closed(node, raw)`: a scalar that is not already its validated value (a datetime,
-    /// a Literal, a constrained number) is validated through it, errors recorded as the engine does.
-    pub(super) closed: Py<PyAny>,
     /// The container count the engine last saw: any container opening or closing goes to it.
     pub(super) containers: u64,
+}
+
+/// Takes in the members of `rec.raw` from `n` to `total`, which have closed: each as it is where its
+/// type is exactly one of its member's `as_is` types (unless `strict`), else validated through
+/// `rec.closed(node, value)` (which records a failure as the engine does); then writes them into
+/// `rec.done` (a field under its name, a dict's value under its key, a list's item at its end; a key
+/// that is no field stays in `raw` for the model's own validation) and sets `rec.frame.n` to `total`.
+/// Everything is read and validated before anything changes. Returns the fields written, by name.
+///
+/// The one place closed members are taken in: by the engine when it settles a frame
+/// (`InnerFrame.take_in`), and by the core in `settle_here` when only scalars closed.
+pub(super) fn take_in<'py>(
+    rec: &InnerFrame,
+    py: Python<'py>,
+    n: usize,
+    total: usize,
+    strict: bool,
+) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+    if total <= n {
+        return Ok(Vec::new());
+    }
+    let raw = rec.raw.bind(py);
+    // Each: where it goes (a field's name or a dict's key; None for a list item), its value, and the
+    // node that validates it when it is not already its validated value.
+    type Taken<'py> = (
+        Option<Bound<'py, PyAny>>,
+        Bound<'py, PyAny>,
+        Option<Bound<'py, PyAny>>,
+    );
+    let mut taken: Vec<Taken<'py>> = Vec::with_capacity(total - n);
+    let node_for = |m: &Member, v: &Bound<'py, PyAny>| {
+        (strict || !type_in(v, m.as_is.bind(py))).then(|| m.node.bind(py).clone())
+    };
+    if let Ok(dict) = raw.cast::<PyDict>() {
+        for (k, v) in dict.iter().skip(n).take(total - n) {
+            match (&rec.fields, &rec.item) {
+                // A key that is no field is not taken: the model's own validation sees it in `raw`.
+                (Some(fields), _) => {
+                    if let Some(entry) = fields.bind(py).get_item(&k)? {
+                        let m = entry.cast_into::<Member>()?;
+                        let m = m.get();
+                        let node = node_for(m, &v);
+                        let name = m
+                            .name
+                            .as_ref()
+                            .map_or_else(|| k.clone(), |n| n.bind(py).clone());
+                        taken.push((Some(name), v, node));
+                    }
+                }
+                (None, Some(item)) => {
+                    let node = node_for(item.get(), &v);
+                    taken.push((Some(k), v, node));
+                }
+                (None, None) => unreachable!("an InnerFrame has fields or an item"),
+            }
+        }
+    } else {
+        let list = raw.cast::<PyList>()?;
+        let item = rec
+            .item
+            .as_ref()
+            .expect("a list's InnerFrame has an item")
+            .get();
+        for i in n..total {
+            let v = list.get_item(i)?;
+            let node = node_for(item, &v);
+            taken.push((None, v, node));
+        }
+    }
+    let check = rec.closed.bind(py);
+    for (_, value, node) in taken.iter_mut() {
+        if let Some(node) = node.take() {
+            *value = check.call1((node, &*value))?;
+        }
+    }
+    let done = rec.done.bind(py);
+    let mut named = Vec::with_capacity(taken.len());
+    for (name, value, _) in taken {
+        match name {
+            Some(name) => {
+                done.set_item(&name, &value)?;
+                named.push((name, value));
+            }
+            None => done.cast::<PyList>()?.append(value)?,
+        }
+    }
+    rec.frame.bind(py).setattr(intern!(py, "n"), total)?;
+    Ok(named)
 }
 
 /// True if `value`'s type is one of `types` (exactly, as the engine's `type(value) in as_is`).
@@ -79,104 +158,37 @@ impl State {
             Some(Node::List(l)) => l.as_ptr(),
             None => return Ok(None),
         };
-        if top != fast.raw.as_ptr() {
+        let rec = fast.record.get();
+        if top != rec.raw.as_ptr() {
             return Ok(None);
         }
         // The open string takes its slot in `raw` first, as reading `value` would.
         self.builder.sync_open_string(py, &self.parser)?;
         let open = self.builder.open.as_ref();
-        let raw = fast.raw.bind(py);
+        let raw = rec.raw.bind(py);
         let total = raw.len()?.saturating_sub(usize::from(open.is_some()));
-        // First see what every member that closed needs, then validate those that need it, then change
-        // anything. Each entry: field name (None for a list item or a key that is no field), value, and
-        // the node to validate it with when it is not already its validated value.
-        type Member<'py> = (
-            Option<Bound<'py, PyAny>>,
-            Bound<'py, PyAny>,
-            Option<Bound<'py, PyAny>>,
-        );
-        let mut closed: Vec<Member<'py>> = Vec::new();
-        let scalar =
-            |v: &Bound<'py, PyAny>| !v.is_instance_of::<PyDict>() && !v.is_instance_of::<PyList>();
-        if let Some(fields) = &fast.fields {
-            let fields = fields.bind(py);
-            for (k, v) in raw
-                .cast::<PyDict>()?
-                .iter()
-                .skip(fast.n)
-                .take(total.saturating_sub(fast.n))
-            {
-                match fields.get_item(&k)? {
-                    // Not a field: the model's own validation sees it in `raw`.
-                    None => closed.push((None, v, None)),
-                    Some(entry) => {
-                        let entry = entry.cast_into::<PyTuple>()?;
-                        let node = if type_in(&v, entry.get_item(1)?.cast::<PyTuple>()?) {
-                            None
-                        } else if scalar(&v) {
-                            Some(entry.get_item(3)?)
-                        } else {
-                            return Ok(None);
-                        };
-                        closed.push((Some(entry.get_item(0)?), v, node));
-                    }
-                }
-            }
-        } else if let Some((as_is, _, item)) = &fast.item {
-            let list = raw.cast::<PyList>()?;
-            for i in fast.n..total {
-                let v = list.get_item(i)?;
-                let node = if type_in(&v, as_is.bind(py)) {
-                    None
-                } else if scalar(&v) {
-                    Some(item.bind(py).clone())
-                } else {
-                    return Ok(None);
-                };
-                closed.push((None, v, node));
-            }
-        } else {
-            return Ok(None);
-        }
-        let check = fast.closed.clone_ref(py);
-        for (_, value, node) in closed.iter_mut() {
-            if let Some(node) = node.take() {
-                *value = check.call1(py, (node, &*value))?.into_bound(py);
-            }
-        }
+        let named = take_in(rec, py, fast.n, total, false)?;
         let fast = self.follow.fast.as_mut().expect("checked above");
-        let done = fast.done.bind(py);
-        let mut named = Vec::with_capacity(closed.len());
-        for (name, value, _) in closed {
-            match (name, &fast.fields) {
-                (Some(name), _) => {
-                    done.set_item(&name, &value)?;
-                    named.push((name, value));
-                }
-                (None, None) => done.cast::<PyList>()?.append(value)?,
-                (None, Some(_)) => {}
-            }
-        }
-        if total > fast.n {
-            fast.n = total;
-            fast.frame.bind(py).setattr(intern!(py, "n"), total)?;
-        }
+        let rec = fast.record.get();
+        let done = rec.done.bind(py);
+        fast.n = fast.n.max(total);
         // The member now open, if a string is (anything else visible would have been a container).
-        let (open_name, text) = match (open, &fast.fields, &fast.item) {
+        let (open_name, text) = match (open, &rec.fields, &rec.item) {
             (Some(o), Some(fields), _) => match o.key.as_ref() {
                 Some(key) => match fields.bind(py).get_item(key)? {
                     Some(entry) => {
-                        let entry = entry.cast_into::<PyTuple>()?;
-                        (Some(entry.get_item(0)?), entry.get_item(2)?.is_truthy()?)
+                        let m = entry.cast_into::<Member>()?;
+                        let m = m.get();
+                        (m.name.as_ref().map(|n| n.bind(py).clone()), m.streams_text)
                     }
                     None => (None, false),
                 },
                 None => (None, false),
             },
-            (Some(_), None, Some((_, streams, _))) => (None, *streams),
+            (Some(_), None, Some(item)) => (None, item.get().streams_text),
             _ => (None, false),
         };
-        let marker = if fast.fields.is_some() {
+        let marker = if rec.fields.is_some() {
             PyTuple::new(
                 py,
                 [done.clone(), done.len()?.into_pyobject(py)?.into_any()],
@@ -244,48 +256,23 @@ impl State {
         self.follow.unchanged = Some(unchanged);
     }
 
-    /// What `step` snapshots while only the open string grows: `specs` (see `snapshot`), with the string
-    /// when `text`; `hold`: a NotNull object may keep the snapshot at the last one, so compare.
-    /// `fast`: None, or the innermost frame as `(frame, raw, done, n, fields, item)` (see `Fast`).
+    /// What `step` snapshots while only the open string grows: `specs` (see `snapshot::Levels`), with
+    /// the string when `text`; `hold`: a NotNull object may keep the snapshot at the last one, so
+    /// compare. `fast`: None, or the innermost frame (see `Fast`).
     pub(super) fn follow(
         &mut self,
         specs: &Bound<'_, PyList>,
         text: bool,
         hold: bool,
-        fast: Option<&Bound<'_, PyTuple>>,
+        fast: Option<&Bound<'_, InnerFrame>>,
     ) -> PyResult<()> {
         // Everything is read before anything changes, so a failure leaves the last state whole.
         let levels = snapshot::Levels::parse(specs)?;
-        let fast = match fast {
-            None => None,
-            Some(t) => {
-                let fields = t.get_item(4)?;
-                let item = t.get_item(5)?;
-                Some(Fast {
-                    frame: t.get_item(0)?.unbind(),
-                    raw: t.get_item(1)?.unbind(),
-                    done: t.get_item(2)?.unbind(),
-                    n: t.get_item(3)?.extract()?,
-                    fields: if fields.is_none() {
-                        None
-                    } else {
-                        Some(fields.cast_into::<PyDict>()?.unbind())
-                    },
-                    item: if item.is_none() {
-                        None
-                    } else {
-                        let item = item.cast_into::<PyTuple>()?;
-                        Some((
-                            item.get_item(0)?.cast_into::<PyTuple>()?.unbind(),
-                            item.get_item(1)?.is_truthy()?,
-                            item.get_item(2)?.unbind(),
-                        ))
-                    },
-                    closed: t.get_item(6)?.unbind(),
-                    containers: self.builder.containers,
-                })
-            }
-        };
+        let fast = fast.map(|f| Fast {
+            record: f.clone().unbind(),
+            n: f.get().n,
+            containers: self.builder.containers,
+        });
         self.follow.levels = Some(levels);
         self.follow.fast = fast;
         self.follow.text = text;

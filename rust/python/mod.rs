@@ -17,6 +17,7 @@ mod cpython;
 mod follow;
 mod keys;
 mod parser;
+mod records;
 mod snapshot;
 
 /// The names of the CPython-internals shortcuts in effect (see `cpython`); empty when portable.
@@ -40,6 +41,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     parser::value_member(m.py(), &m.py().get_type::<parser::PyParser>())?;
     m.add_function(wrap_pyfunction!(parser::parse_partial, m)?)?;
     m.add_function(wrap_pyfunction!(shortcuts, m)?)?;
+    // The engine's records (see `records`).
+    m.add_class::<records::ModelLevel>()?;
+    m.add_class::<records::ListLevel>()?;
+    m.add_class::<records::DictLevel>()?;
+    m.add_class::<records::RootModelLevel>()?;
+    m.add_class::<records::Member>()?;
+    m.add_class::<records::InnerFrame>()?;
     // Private (not in `__all__`): for tests.
     m.setattr("_first_room", wrap_pyfunction!(_first_room, m)?)?;
     m.add_function(wrap_pyfunction!(snapshot::build_partial, m)?)?;

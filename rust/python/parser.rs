@@ -10,6 +10,7 @@ use pyo3::{PyTraverseError, PyVisit};
 use super::builder::{Builder, PySink, RootSlot};
 use super::cpython::live_str;
 use super::follow::Follow;
+use super::records::InnerFrame;
 use crate::error::ParseError;
 use crate::parser::{Mode, Options, Parser};
 
@@ -232,7 +233,7 @@ impl PyParser {
         specs: &Bound<'_, PyList>,
         text: bool,
         hold: bool,
-        fast: Option<&Bound<'_, PyTuple>>,
+        fast: Option<&Bound<'_, InnerFrame>>,
     ) -> PyResult<()> {
         self.state()?.follow(specs, text, hold, fast)
     }
@@ -286,16 +287,7 @@ impl PyParser {
         if let Some(fast) = &f.fast {
             // The engine's frame and its values (which the engine holds too), and a method of the
             // engine. Finished values can hold anything a validator put there, the stream included.
-            for obj in [&fast.frame, &fast.raw, &fast.done, &fast.closed] {
-                visit.call(obj)?;
-            }
-            if let Some(fields) = &fast.fields {
-                visit.call(fields)?;
-            }
-            if let Some((as_is, _, node)) = &fast.item {
-                visit.call(as_is)?;
-                visit.call(node)?;
-            }
+            visit.call(&fast.record)?;
         }
         if let Some(parts) = &f.parts {
             visit.call(parts)?;

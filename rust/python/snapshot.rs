@@ -12,17 +12,17 @@ use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use pyo3::{ffi, intern};
 
 use super::cpython::{on, refs, Shortcut};
-
-/// Level kinds, the first item of each spec tuple.
-const MODEL: u8 = 0;
-const LIST: u8 = 1;
-const DICT: u8 = 2;
-const ROOT_MODEL: u8 = 3;
+use super::records;
 
 /// A slot's descriptor with its type's `tp_descr_set`, looked up once per spec rather than per object.
 struct Setter {
     descr: Py<PyAny>,
     set: ffi::descrsetfunc,
+}
+
+/// Checks that every item of `setters` is a settable descriptor (or None), as `Setter::all` needs.
+pub(super) fn check_setters(setters: &Bound<'_, PyTuple>) -> PyResult<()> {
+    Setter::all(setters).map(drop)
 }
 
 impl Setter {
@@ -174,58 +174,53 @@ impl ModelLevel {
     }
 }
 
-/// The open path's levels, root first, as the Python engine's specs describe them.
-///
-/// Spec tuples: `(0, cls, shown, done, open_name, not_null, fields_set, setters, marker)` a model
-/// (`shown`: every field's value but the open one's; `marker`: its `_unspool_done`);
-/// `(1, done)` a list; `(2, done, open_key)` a dict; `(3, cls, fields_set, setters)` a RootModel
-/// around the next level. `setters`: see `make_model`. Reading the tuples once per structural change,
-/// not once per chunk, saves ~2% of a Catalog stream's instructions.
+/// The open path's levels, root first, as the Python engine's records describe them (see
+/// `records`). Reading the records once per structural change, not once per chunk, saves ~2% of a
+/// Catalog stream's instructions.
 pub struct Levels(Vec<Level>);
 
 impl Levels {
     pub fn parse(specs: &Bound<'_, PyList>) -> PyResult<Levels> {
+        let py = specs.py();
         let mut levels = Vec::with_capacity(specs.len());
         for spec in specs.iter() {
-            let spec = spec.cast_into::<PyTuple>()?;
-            let kind: u8 = spec.get_item(0)?.extract()?;
-            levels.push(match kind {
-                MODEL => {
-                    let open_name = spec.get_item(4)?;
-                    let cls = model_class(spec.get_item(1)?)?;
-                    let weaklist: isize = cls
-                        .getattr(intern!(cls.py(), "__weakrefoffset__"))?
-                        .extract()?;
-                    Level::Model(ModelLevel {
-                        weaklist,
-                        cls: cls.unbind(),
-                        shown: spec.get_item(2)?.cast_into::<PyDict>()?.unbind(),
-                        done: spec.get_item(3)?.cast_into::<PyDict>()?.unbind(),
-                        open_name: (!open_name.is_none()).then(|| open_name.unbind()),
-                        not_null: spec
-                            .get_item(5)?
-                            .cast_into::<PyTuple>()?
-                            .iter()
-                            .map(Bound::unbind)
-                            .collect(),
-                        fields_set: spec.get_item(6)?.unbind(),
-                        setters: Setter::all(&spec.get_item(7)?.cast_into::<PyTuple>()?)?,
-                        marker: spec.get_item(8)?.unbind(),
-                    })
+            levels.push(if let Ok(m) = spec.cast::<records::ModelLevel>() {
+                let m = m.get();
+                let cls = m.cls.bind(py);
+                let weaklist: isize = cls.getattr(intern!(py, "__weakrefoffset__"))?.extract()?;
+                Level::Model(ModelLevel {
+                    weaklist,
+                    cls: m.cls.clone_ref(py),
+                    shown: m.shown.clone_ref(py),
+                    done: m.done.clone_ref(py),
+                    open_name: m.open_name.as_ref().map(|n| n.clone_ref(py)),
+                    not_null: m.not_null.bind(py).iter().map(Bound::unbind).collect(),
+                    fields_set: m.fields_set.clone_ref(py),
+                    setters: Setter::all(m.setters.bind(py))?,
+                    marker: m.marker.clone_ref(py),
+                })
+            } else if let Ok(l) = spec.cast::<records::ListLevel>() {
+                Level::List {
+                    done: l.get().done.clone_ref(py),
                 }
-                LIST => Level::List {
-                    done: spec.get_item(1)?.cast_into::<PyList>()?.unbind(),
-                },
-                DICT => Level::Dict {
-                    done: spec.get_item(1)?.cast_into::<PyDict>()?.unbind(),
-                    open_key: spec.get_item(2)?.unbind(),
-                },
-                ROOT_MODEL => Level::RootModel {
-                    cls: model_class(spec.get_item(1)?)?.unbind(),
-                    fields_set: spec.get_item(2)?.unbind(),
-                    setters: Setter::all(&spec.get_item(3)?.cast_into::<PyTuple>()?)?,
-                },
-                other => return Err(PyValueError::new_err(format!("unknown level kind {other}"))),
+            } else if let Ok(d) = spec.cast::<records::DictLevel>() {
+                let d = d.get();
+                Level::Dict {
+                    done: d.done.clone_ref(py),
+                    open_key: d.open_key.clone_ref(py),
+                }
+            } else if let Ok(r) = spec.cast::<records::RootModelLevel>() {
+                let r = r.get();
+                Level::RootModel {
+                    cls: r.cls.clone_ref(py),
+                    fields_set: r.fields_set.clone_ref(py),
+                    setters: Setter::all(r.setters.bind(py))?,
+                }
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "a level is a ModelLevel, ListLevel, DictLevel or RootModelLevel, not {}",
+                    spec.get_type().name()?
+                )));
             });
         }
         Ok(Levels(levels))
@@ -729,27 +724,6 @@ pub fn build_partial<'py>(
 }
 
 static PARTIAL_MIXIN: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-static BASE_MODEL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
-
-/// `cls` if it is a pydantic model class: instances are made with `PyType_GenericAlloc` and filled
-/// through the setters, which is sound for a model's layout only (a `dict` made that way, say, is
-/// never initialised).
-fn model_class(cls: Bound<'_, PyAny>) -> PyResult<Bound<'_, PyType>> {
-    let py = cls.py();
-    let base = BASE_MODEL.import(py, "pydantic", "BaseModel")?;
-    match cls.cast_into::<PyType>() {
-        Ok(t) if t.is_subclass(base)? => Ok(t),
-        Ok(t) => Err(PyTypeError::new_err(format!(
-            "a level's class must be a pydantic model class, not {}",
-            t.name()?
-        ))),
-        Err(e) => Err(PyTypeError::new_err(format!(
-            "a level's class must be a pydantic model class, not a {} instance",
-            e.into_inner().get_type().name()?
-        ))),
-    }
-}
-
 /// Nesting deeper than this is left to `==` itself, which guards its own recursion.
 const SAME_DEPTH: u32 = 64;
 
