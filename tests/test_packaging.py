@@ -113,3 +113,22 @@ def test_the_metadata_requires_pydantic_only_and_declares_the_extras() -> None:
     urls = dict(u.split(", ", 1) for u in meta.get_all("Project-URL") or [])
     assert set(urls) >= {"Homepage", "Repository", "Changelog", "Issues"}
     assert all(u.startswith("https://") for u in urls.values())
+
+
+@pytest.mark.parametrize("ci", ["true", "1"])
+def test_in_ci_a_missing_shared_dir_fails_instead_of_skipping(
+    monkeypatch: pytest.MonkeyPatch, ci: str
+) -> None:
+    from shared_dir import import_or_skip, missing
+
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(pytest.fail.Exception, match="JSONTestSuite not found; CI must have it"):
+        missing("JSONTestSuite not found")
+    with pytest.raises(pytest.fail.Exception, match="CI installs it"):
+        import_or_skip("unspool_test_absent_package", reason="an extra")
+    for outside in ["", "false", "0"]:
+        monkeypatch.setenv("CI", outside)
+        with pytest.raises(pytest.skip.Exception, match="JSONTestSuite not found"):
+            missing("JSONTestSuite not found")
+        with pytest.raises(pytest.skip.Exception, match="an extra"):
+            import_or_skip("unspool_test_absent_package", reason="an extra")
