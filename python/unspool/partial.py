@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel
 
-__all__ = ["Partial", "is_complete", "partial_class", "slot_setters"]
+__all__ = ["Partial", "forget_partial_class", "is_complete", "partial_class", "slot_setters"]
 
 T = TypeVar("T")
 
@@ -101,6 +101,11 @@ def partial_class(model: type[BaseModel]) -> type[BaseModel]:
         cls = meta(model.__name__, (model, _PartialMixin), ns)
         _classes[model] = cls
     return cls
+
+
+def forget_partial_class(model: type[BaseModel]) -> None:
+    """Drops the cached partial class of `model` (see `plan.forget`)."""
+    _classes.pop(model, None)
 
 
 class Partial(Generic[T]):

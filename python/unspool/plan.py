@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 
 from ._core import build_partial
 from .markers import Done, NotNull
-from .partial import partial_class, slot_setters
+from .partial import forget_partial_class, partial_class, slot_setters
 
 __all__ = ["MISSING", "Node", "compile_plan", "holds_back"]
 
@@ -545,8 +545,8 @@ def _split_annotated(tp: Any) -> tuple[Any, list[Any]]:
 
 
 def compile_plan(tp: Any) -> Node:
-    """The plan for a response model (cached per type)."""
-    key = tp
+    """The plan for a response model (cached per type, its members' order included)."""
+    key = cache_key(tp)
     try:
         hit = _plans.get(key)
     except TypeError:  # unhashable annotation
@@ -557,6 +557,25 @@ def compile_plan(tp: Any) -> Node:
 
 
 _plans: dict[Any, Node] = {}
+
+
+def cache_key(tp: Any) -> Any:
+    """What tells response models apart in a cache: the type itself, and the order of its arguments.
+
+    `Union[A, B] == Union[B, A]` (and they hash alike), yet a plain union streams as its first member
+    that fits, and pydantic tries members in order: keyed by the type alone, one would get the other's
+    plan. A class (no arguments) is its own key.
+    """
+    args = get_args(tp)
+    if not args:
+        return tp
+    return (type(tp), tp, tuple(cache_key(a) for a in args))
+
+
+def forget(model: type[BaseModel]) -> None:
+    """Drops the plan and partial class of a model no one will stream again (an evicted envelope)."""
+    _plans.pop(model, None)
+    forget_partial_class(model)
 
 
 def _compile(tp: Any, meta: list[Any]) -> Node:

@@ -1,0 +1,127 @@
+"""Regression tests for the Python layer's defects of issue 21, each through the public entry points.
+
+OpenAI calls go through the official openai SDK over real HTTP against `unspool.testing.ReplayServer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Union
+
+import openai
+import pytest
+import unspool
+import unspool.partial
+import unspool.plan
+import unspool.schema
+from ideas import IDEAS, Idea
+from pydantic import BaseModel
+from unspool.testing import ReplayServer
+
+MESSAGES = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
+
+
+@pytest.fixture
+def server() -> Iterator[ReplayServer]:
+    with ReplayServer(IDEAS) as s:
+        yield s
+
+
+@pytest.fixture
+def sdk(server: ReplayServer) -> Iterator[openai.OpenAI]:
+    c = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+    yield c
+    c.close()
+
+
+def endpoint(c: Any, api: str) -> Any:
+    return c.responses if api == "responses" else c.chat.completions
+
+
+def cache_sizes() -> tuple[int, int, int]:
+    schemas = getattr(unspool.schema, "_schemas", ())  # (the cache this fix added)
+    return len(unspool.plan._plans), len(unspool.partial._classes), len(schemas)
+
+
+# 1. Every request for a non-object root made a new envelope model, whose plan and partial class were
+#    cached forever: a server streaming `list[Idea]` grew by ~37 KB a request.
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+@pytest.mark.parametrize("mode", ["json_schema", "tools", "json"])
+def test_requests_for_one_response_model_share_one_envelope(
+    sdk: openai.OpenAI, server: ReplayServer, api: str, mode: str
+) -> None:
+    client = unspool.from_openai(sdk, mode=mode)
+    envelopes = set()
+
+    def request() -> None:
+        stream = endpoint(client, api).stream(model="m", messages=MESSAGES, response_model=list[Idea])
+        with stream:
+            assert stream.get_final_response() == [Idea(**d) for d in IDEAS]
+        envelopes.add(stream._session.schema.model)
+
+    request()
+    after_one = cache_sizes()
+    for _ in range(49):
+        request()
+    assert cache_sizes() == after_one
+    assert len(envelopes) == 1
+    (envelope,) = envelopes
+    assert envelope.model_fields["result"].annotation == list[Idea]
+    # Non-streamed calls share it too.
+    assert endpoint(client, api).create(model="m", messages=MESSAGES, response_model=list[Idea])
+    assert cache_sizes() == after_one
+    assert len(server.requests) == 51
+
+
+class Cat(BaseModel):
+    name: str
+
+
+class Dog(BaseModel):
+    name: str
+    barks: bool = True
+
+
+def test_unions_in_either_order_keep_their_own_order(sdk: openai.OpenAI) -> None:
+    """`Union[Cat, Dog] == Union[Dog, Cat]`: a cache keyed by the type alone gave one the other's."""
+    client = unspool.from_openai(sdk, mode="json")
+    schemas: dict[str, dict[int, Any]] = {}
+    for tp in (Union[Cat, Dog], Union[Dog, Cat], Union[Cat, Dog], Union[Dog, Cat]):  # noqa: UP007
+        stream = client.chat.completions.stream(model="m", messages=MESSAGES, response_model=tp)
+        schema = stream._session.schema
+        schemas.setdefault(repr(tp), {})[id(schema)] = schema
+        stream.close()
+    assert [len(s) for s in schemas.values()] == [1, 1]
+    cat_dog, dog_cat = (next(iter(s.values())) for s in schemas.values())
+    assert cat_dog.model is not dog_cat.model
+    assert [a.__name__ for a in cat_dog.model.model_fields["result"].annotation.__args__] == ["Cat", "Dog"]
+    assert [a.__name__ for a in dog_cat.model.model_fields["result"].annotation.__args__] == ["Dog", "Cat"]
+    # A plain union streams as its first member that fits: each order keeps its own plan.
+    first = next(iter(unspool.stream(['{"name": "Rex", '], Union[Cat, Dog])))  # noqa: UP007
+    second = next(iter(unspool.stream(['{"name": "Rex", '], Union[Dog, Cat])))  # noqa: UP007
+    assert type(first).__mro__[1] is Cat
+    assert type(second).__mro__[1] is Dog
+
+
+def test_the_schema_cache_is_bounded_and_forgets_evicted_envelopes(
+    sdk: openai.OpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(unspool.schema, "_SCHEMAS_KEPT", 4)
+    monkeypatch.setattr(unspool.schema, "_schemas", {})
+    client = unspool.from_openai(sdk)
+    before = cache_sizes()
+    made = []
+    for i in range(12):
+        model = type(f"Item{i}", (BaseModel,), {"__annotations__": {"n": int}})
+        stream = client.chat.completions.stream(model="m", messages=MESSAGES, response_model=list[model])
+        made.append(stream._session.schema.model)
+        stream.close()
+    plans, classes, schemas = cache_sizes()
+    assert schemas == 4
+    # Each item model keeps its own plan (12 of them); only the 4 envelopes still cached have theirs.
+    assert sum(m in unspool.plan._plans for m in made) <= 4
+    assert sum(m in unspool.partial._classes for m in made) <= 4
+    assert plans - before[0] <= 12 + 4
+    assert classes - before[1] <= 12 + 4
