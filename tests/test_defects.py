@@ -5,7 +5,9 @@ OpenAI calls go through the official openai SDK over real HTTP against `unspool.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Union
 
 import openai
@@ -16,7 +18,7 @@ import unspool.plan
 import unspool.schema
 from ideas import IDEAS, Idea
 from pydantic import BaseModel
-from unspool.testing import ReplayServer
+from unspool.testing import ReplayServer, Reply
 
 MESSAGES = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
 
@@ -125,3 +127,92 @@ def test_the_schema_cache_is_bounded_and_forgets_evicted_envelopes(
     assert sum(m in unspool.partial._classes for m in made) <= 4
     assert plans - before[0] <= 12 + 4
     assert classes - before[1] <= 12 + 4
+
+
+# 6. `unspool.stream` raised `IncompleteOutputError` from the iteration when the chunks ended before
+#    the JSON did; the README says iteration shows what arrived and `get_final_response()` raises it.
+
+CUT = json.dumps(IDEAS)[:100]
+
+
+def pieces(text: str, size: int = 7) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def check_incomplete(partials: list[Any], error: unspool.IncompleteOutputError, text: str) -> None:
+    assert partials, "nothing was yielded"
+    second = Idea.model_construct(title="Think Ink", blurb="")
+    assert partials[-1] == [Idea.model_construct(**IDEAS[0]), second]
+    assert error.text == text
+    assert error.partial is partials[-1]
+
+
+def test_stream_iteration_ends_normally_on_incomplete_output() -> None:
+    s = unspool.stream(pieces(CUT), response_model=list[Idea])
+    partials = list(s)  # ends without raising
+    assert s.partial is partials[-1] and s.text == CUT
+    assert list(s) == []  # and stays ended
+    for _ in range(2):
+        with pytest.raises(unspool.IncompleteOutputError, match="ended before the JSON value did") as e:
+            s.get_final_response()
+        check_incomplete(partials, e.value, CUT)
+
+
+def test_stream_items_end_normally_on_incomplete_output() -> None:
+    s = unspool.stream(pieces(CUT), response_model=list[Idea])
+    assert list(s.items()) == [Idea(**IDEAS[0])]
+    with pytest.raises(unspool.IncompleteOutputError):
+        s.get_final_response()
+
+
+def test_stream_of_a_cut_scalar_or_nothing_at_all() -> None:
+    for text, model in (('{"a": 1', dict[str, int]), ('"abc', str), ("12", None), ("", Any), ("  ", Idea)):
+        s = unspool.stream(pieces(text, 2), response_model=model)
+        list(s)
+        if text == "12":  # a top-level number is complete at the end of the input
+            assert s.get_final_response() == 12
+            continue
+        with pytest.raises(unspool.IncompleteOutputError):
+            s.get_final_response()
+
+
+def test_astream_iteration_ends_normally_on_incomplete_output() -> None:
+    async def chunks() -> AsyncIterator[str]:
+        for piece in pieces(CUT):
+            yield piece
+
+    async def run() -> tuple[list[Any], unspool.IncompleteOutputError]:
+        s = unspool.astream(chunks(), response_model=list[Idea])
+        partials = [p async for p in s]
+        with pytest.raises(unspool.IncompleteOutputError) as e:
+            await s.get_final_response()
+        items = unspool.astream(chunks(), response_model=list[Idea]).items()
+        assert [i async for i in items] == [Idea(**IDEAS[0])]
+        return partials, e.value
+
+    partials, error = asyncio.run(run())
+    check_incomplete(partials, error, CUT)
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_openai_iteration_ends_normally_on_incomplete_output(api: str) -> None:
+    cut = json.dumps({"result": IDEAS})[:110]
+    with ReplayServer(Reply(text=cut)) as server, openai.OpenAI(base_url=server.base_url, api_key="t") as sdk:
+        client = unspool.from_openai(sdk)
+        stream = endpoint(client, api).stream(model="m", messages=MESSAGES, response_model=list[Idea])
+        partials = list(stream)  # ends without raising
+        with pytest.raises(unspool.IncompleteOutputError, match="ended before the JSON value did") as e:
+            stream.get_final_response()
+        check_incomplete(partials, e.value, cut)
+        assert e.value.usage is not None
+
+        async def run() -> tuple[list[Any], unspool.IncompleteOutputError]:
+            async with unspool.from_openai(openai.AsyncOpenAI(base_url=server.base_url, api_key="t")) as c:
+                s = endpoint(c, api).stream(model="m", messages=MESSAGES, response_model=list[Idea])
+                got = [p async for p in s]
+                with pytest.raises(unspool.IncompleteOutputError) as e:
+                    await s.get_final_response()
+                return got, e.value
+
+        partials, error = asyncio.run(run())
+        check_incomplete(partials, error, cut)

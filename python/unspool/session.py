@@ -152,14 +152,14 @@ class Session:
                 return self._conclude(ContentFilterError(message, **self._kept()))
             try:
                 show = progress._end()
-            except IncompleteOutputError as e:
-                if reply.finish_reason == "length":
-                    e.args = (f"the output hit the token limit (finish_reason 'length'): {e}",)
-                e.partial, e.usage = self._kept()["partial"], reply.usage
-                return self._conclude(e)
             except JSONDecodeError as e:
                 failure = e
             else:
+                if isinstance(cut := progress._failure, IncompleteOutputError):
+                    if reply.finish_reason == "length":
+                        cut.args = (f"the output hit the token limit (finish_reason 'length'): {cut}",)
+                    cut.partial, cut.usage = self._kept()["partial"], reply.usage
+                    return self._conclude(cut)
                 if progress._failure is None:
                     self.final = progress._final
                     self.running = False

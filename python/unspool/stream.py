@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from .engine import Engine
+from .errors import IncompleteOutputError
 from .plan import MISSING
 
 __all__ = ["AsyncStream", "Progress", "Stream", "astream", "stream"]
@@ -95,12 +96,13 @@ class Progress(Generic[T]):
     def _end(self) -> bool:
         """Ends the input; True if the final state still has to be yielded (then see `partial`).
 
-        A final validation error is kept for `get_final_response()`: iteration shows what arrived.
+        A final validation error, or `IncompleteOutputError` (the chunks ended before the JSON value
+        did), is kept for `get_final_response()`: iteration shows what arrived and ends normally.
         """
         self._ended = True
         try:
             self._final = self._unwrap(self._engine.finish())
-        except ValidationError as e:
+        except (ValidationError, IncompleteOutputError) as e:
             self._failure = e
         except Exception as e:  # raised now, and again by every later `get_final_response()`
             self._failure = e
