@@ -216,3 +216,46 @@ def test_openai_iteration_ends_normally_on_incomplete_output(api: str) -> None:
 
         partials, error = asyncio.run(run())
         check_incomplete(partials, error, cut)
+
+
+# 7. The listen backlog (512) overflowed at 2,000 concurrent streams.
+
+
+def test_the_replay_server_listens_with_a_backlog_of_at_least_4096() -> None:
+    from unspool import testing
+
+    assert testing._Server.request_queue_size >= 4096
+    assert testing._Server6.request_queue_size >= 4096
+    with ReplayServer(IDEAS) as server:
+        assert server._httpd is not None and server._httpd.request_queue_size >= 4096
+
+
+def test_the_replay_server_takes_300_connections_at_once() -> None:
+    """300 connections opened before any is read (more than a small backlog holds) are all served."""
+    import socket
+
+    with ReplayServer(IDEAS) as server:
+        assert server._httpd is not None
+        host, port = server._httpd.server_address[:2]
+        body = json.dumps({"model": "m", "messages": MESSAGES, "stream": True}).encode()
+        request = (
+            f"POST /v1/chat/completions HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode() + body
+        socks = []
+        try:
+            for _ in range(300):
+                s = socket.create_connection((host, port), timeout=30)
+                socks.append(s)
+            for s in socks:
+                s.sendall(request)
+            for s in socks:
+                got = b""
+                while chunk := s.recv(65536):
+                    got += chunk
+                assert got.startswith(b"HTTP/1.") and b" 200 " in got.split(b"\r\n", 1)[0]
+                assert b"data: [DONE]" in got
+        finally:
+            for s in socks:
+                s.close()
+        assert len(server.requests) == 300

@@ -230,8 +230,9 @@ class ReplayServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    # A test opens hundreds of streams at once; the default backlog of 5 would refuse some.
-    request_queue_size = 512
+    # Tests open thousands of streams at once; the default backlog of 5 would refuse some, and 512
+    # overflowed at 2,000. (The kernel caps it at net.core.somaxconn, 4096 by default since Linux 5.4.)
+    request_queue_size = 8192
     replay: ReplayServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
