@@ -6,6 +6,7 @@ OpenAI calls go through the official openai SDK over real HTTP against `unspool.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Union
@@ -17,7 +18,7 @@ import unspool.partial
 import unspool.plan
 import unspool.schema
 from ideas import IDEAS, Idea
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, RootModel
 from unspool.testing import ReplayServer, Reply
 
 MESSAGES = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
@@ -259,3 +260,159 @@ def test_the_replay_server_takes_300_connections_at_once() -> None:
             for s in socks:
                 s.close()
         assert len(server.requests) == 300
+
+
+# 2. A field that had not arrived showed the model's own default object (and one `default_factory`
+#    result, one empty list, made once per process) in every partial; `model_fields_set` was one set
+#    shared by every partial of a model.
+
+made: list[dict[str, int]] = []
+
+
+def counted() -> dict[str, int]:
+    made.append({})
+    return made[-1]
+
+
+class Inner(BaseModel):
+    x: int = 0
+    marks: list[int] = []
+
+
+class Meta(BaseModel):
+    source: str
+    tags: list[str] = []
+    inner: Inner = Inner()
+    counts: dict[str, int] = Field(default_factory=counted)
+    items: list[int]
+    pair: tuple[int, ...] = (1, 2)
+
+
+META_DOC = '{"source": "abcdef", "items": [1, 2], "inner": {"x": 3}, "tags": ["t"], "counts": {"c": 1}}'
+
+
+def tamper(p: Any) -> None:
+    p.tags.append("changed")
+    p.inner.x = 99
+    p.inner.marks.append(99)
+    p.counts["changed"] = 1
+    p.items.append(99)
+
+
+def untouched(p: Any) -> None:
+    assert p.tags == [] and p.inner == Inner() and p.counts == {} and p.items == [] and p.pair == (1, 2)
+
+
+def test_changing_a_default_through_a_partial_changes_nothing_else() -> None:
+    chunks = [META_DOC[i : i + 2] for i in range(0, len(META_DOC), 2)]
+    s = unspool.stream(chunks, response_model=Meta)
+    it = iter(s)
+    first = next(it)
+    assert first.source in ("", "a")
+    untouched(first)
+    tamper(first)
+    assert first.tags == ["changed"] and first.inner.x == 99 and first.counts == {"changed": 1}
+    second = next(it)  # the same fields still to come: before the fix, the same objects
+    assert second is not first and second.source.startswith(first.source)
+    untouched(second)
+    assert second.tags is not first.tags and second.counts is not first.counts
+    assert first.tags == ["changed"]  # what the consumer did stays theirs
+    rest = list(it)
+    assert len(rest) > 5
+    for p in rest:
+        assert "changed" not in p.tags and "changed" not in p.counts
+        assert p.inner.x != 99 and 99 not in p.items and p.inner.marks == []
+    final = s.get_final_response()
+    assert final == Meta.model_validate_json(META_DOC)
+    assert final.inner.marks == [] and final.pair == (1, 2)
+    # Another stream, and plain instances of the model, see the defaults as declared.
+    other = next(iter(unspool.stream(['{"source": "x"'], response_model=Meta)))
+    untouched(other)
+    plain = Meta(source="z", items=[])
+    assert plain.tags == [] and plain.inner == Inner() and plain.counts == {}
+    assert Meta.model_fields["tags"].default == [] and Meta.model_fields["inner"].default == Inner()
+
+
+def test_each_partial_gets_its_own_default_factory_result() -> None:
+    partials = list(unspool.stream(['{"source": "a', "b", "c"], response_model=Meta))
+    before = len(made)
+    values = [p.counts for p in partials]
+    assert len({id(v) for v in values}) == len(values) == 3
+    assert len(made) == before + 3  # one call per partial that was read, as pydantic does per instance
+
+
+def test_dict_and_copies_of_a_partial_do_not_share_its_defaults() -> None:
+    p = next(iter(unspool.stream(['{"source": "a'], response_model=Meta)))
+    as_dict = dict(p)
+    as_dict["tags"].append("changed")
+    assert p.tags == ["changed"]  # `dict(p)` gives what attribute access gives
+    q = next(iter(unspool.stream(['{"source": "a'], response_model=Meta)))
+    c = q.model_copy()
+    c.tags.append("changed")
+    assert q.tags == []
+    d = copy.deepcopy(q)
+    d.inner.marks.append(1)
+    assert q.inner.marks == []
+    untouched(next(iter(unspool.stream(['{"source": "a'], response_model=Meta))))
+
+
+def test_defaults_of_nested_partials_and_list_roots() -> None:
+    class Outer(BaseModel):
+        metas: list[Meta]
+
+    doc = '{"metas": [{"source": "abc", "items": []}, {"source": "def", "items": []}]}'
+    seen = list(unspool.stream([doc[i : i + 3] for i in range(0, len(doc), 3)], response_model=Outer))
+    shown = [p for p in seen if p.metas and not unspool.is_complete(p.metas[-1])]
+    assert len(shown) >= 4
+    for p in shown:
+        tamper(p.metas[-1])
+    for p in seen:
+        for m in p.metas:
+            if not unspool.is_complete(m):
+                assert m.tags == ["changed"]  # each consumer-changed partial keeps its own change
+    fresh = list(unspool.stream([doc[i : i + 3] for i in range(0, len(doc), 3)], response_model=list[Meta]))
+    assert fresh
+    for p in fresh:
+        for m in p:
+            if not unspool.is_complete(m):
+                untouched(m)
+
+
+def test_model_fields_set_is_each_partials_own() -> None:
+    class Root(RootModel[list[str]]):
+        pass
+
+    partials = list(unspool.stream(['{"source": "a', "b", '", "tags": ["x', '"]}'], response_model=Meta))
+    a, b = partials[0], partials[1]
+    assert a.model_fields_set is not b.model_fields_set
+    assert a.model_fields_set == b.model_fields_set == set(Meta.model_fields)
+    a.model_fields_set.discard("tags")
+    assert "tags" in b.model_fields_set and "tags" in partials[-1].model_fields_set
+    assert a.model_fields_set is a.model_fields_set  # kept, as pydantic keeps an instance's
+    assert a.model_dump(exclude_unset=True).keys() == set(Meta.model_fields) - {"tags"}
+    a.source = "changed"
+    assert "source" in a.model_fields_set
+    assert Meta(source="z", items=[]).model_fields_set == {"source", "items"}
+    roots = list(unspool.stream(['["a', 'b", "c'], response_model=Root))
+    assert len(roots) >= 2 and roots[0].model_fields_set is not roots[1].model_fields_set
+    roots[0].model_fields_set.clear()
+    assert roots[1].model_fields_set == {"root"}
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_openai_partials_do_not_share_defaults(api: str) -> None:
+    doc = [{"source": "abcdefgh", "items": [1]}, {"source": "ijklmnop", "items": [2]}]
+    with ReplayServer(doc) as server, openai.OpenAI(base_url=server.base_url, api_key="t") as sdk:
+        client = unspool.from_openai(sdk, mode="tools")
+        stream = endpoint(client, api).stream(model="m", messages=MESSAGES, response_model=list[Meta])
+        seen = []
+        for p in stream:
+            seen.append(p)
+            if p and not unspool.is_complete(p[-1]):
+                assert p[-1].tags == [] and p[-1].inner == Inner()
+                tamper(p[-1])
+        assert len(seen) > 5
+        final = stream.get_final_response()
+    assert [m.tags for m in final] == [[], []] and [m.inner for m in final] == [Inner(), Inner()]
+    assert [m.counts for m in final] == [{}, {}]
+    assert Meta(source="z", items=[]).tags == []

@@ -63,6 +63,13 @@ class ResponseSchema:
         """The response model's value inside what the engine made."""
         if not self.enveloped or value is None:
             return value
+        # Read from `__dict__` (called per yield; a partial's attribute goes through a descriptor),
+        # except for an empty container: that may be the value partials share before the root's
+        # arrives, of which the attribute gives the partial a copy of its own (see `partial.py`).
+        shown = getattr(value, "__dict__", None)
+        got = shown.get(ENVELOPE_KEY) if type(shown) is dict else None
+        if got or type(got) not in (list, dict, type(None)):
+            return got
         return getattr(value, ENVELOPE_KEY, None)
 
     def unwrap_error(self, error: ValidationError) -> ValidationError:
