@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Union
 
@@ -18,7 +19,7 @@ import unspool.partial
 import unspool.plan
 import unspool.schema
 from ideas import IDEAS, Idea
-from pydantic import BaseModel, Field, RootModel
+from pydantic import BaseModel, Field, RootModel, TypeAdapter, ValidationError
 from unspool.testing import ReplayServer, Reply
 
 MESSAGES = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
@@ -416,3 +417,118 @@ def test_openai_partials_do_not_share_defaults(api: str) -> None:
     assert [m.tags for m in final] == [[], []] and [m.inner for m in final] == [Inner(), Inner()]
     assert [m.counts for m in final] == [{}, {}]
     assert Meta(source="z", items=[]).tags == []
+
+
+# 4. Deep nesting: `unspool.stream` returned a value where `TypeAdapter(T).validate_json` refuses the
+#    text (pydantic's JSON parser takes at most 201 nested containers), and raised RecursionError from
+#    the engine from ~250 levels on.
+
+
+class Chain(BaseModel):
+    c: Chain | None = None
+
+
+class Tree(BaseModel):
+    items: list[Tree] = []
+
+
+def nested_lists(d: int) -> str:
+    return "[" * d + "]" * d
+
+
+def nested_chain(d: int) -> str:  # d objects
+    return '{"c": ' * (d - 1) + "{}" + "}" * (d - 1)
+
+
+def nested_tree(d: int) -> str:  # d containers (an object and a list per level)
+    return '{"items": [' * (d // 2) + "{}" + "]}" * (d // 2)
+
+
+DEEP_CASES = [(Any, nested_lists), (list, nested_lists), (Chain, nested_chain), (Tree, nested_tree)]
+
+
+def pydantic_outcome(tp: Any, text: str) -> tuple[str, Any]:
+    try:
+        return "value", TypeAdapter(tp).validate_json(text)
+    except ValidationError as e:
+        return "error", (e.title, e.errors())
+
+
+def stream_outcome(tp: Any, chunks: list[str], *, lenient: bool = False) -> tuple[str, Any]:
+    s = unspool.stream(chunks, response_model=tp, lenient=lenient)
+    partials = list(s)  # never raises here
+    assert all(p is not None for p in partials)
+    try:
+        return "value", s.get_final_response()
+    except ValidationError as e:
+        return "error", (e.title, e.errors())
+
+
+@pytest.mark.parametrize(("tp", "make"), DEEP_CASES)
+@pytest.mark.parametrize("depth", [150, 200, 201, 202, 203, 250, 1000, 10000])
+def test_deep_nesting_ends_as_validate_json_does(tp: Any, make: Any, depth: int) -> None:
+    text = make(depth)
+    want = pydantic_outcome(tp, text)
+    containers = text.count("[") + text.count("{")
+    assert want[0] == ("value" if containers <= 201 else "error")
+    if want[0] == "error":
+        assert [e["type"] for e in want[1][1]] == ["json_invalid"]
+        assert "recursion limit exceeded" in want[1][1][0]["msg"]
+    assert stream_outcome(tp, [text]) == want
+    assert stream_outcome(tp, list(text)) == want
+    half = len(text) // 2
+    assert stream_outcome(tp, [text[:half], text[half:]]) == want
+
+
+@pytest.mark.parametrize("depth", [201, 202, 1000])
+def test_deep_nesting_with_a_deep_stack_and_in_lenient_mode(depth: int) -> None:
+    text = nested_chain(depth)
+    want = pydantic_outcome(Chain, text)
+
+    def below(n: int) -> Any:
+        return below(n - 1) if n else stream_outcome(Chain, [text])
+
+    assert below(600) == want  # the caller's own frames do not count against the engine
+    limit = sys.getrecursionlimit()
+    assert stream_outcome(Chain, list(f"Here:\n```json\n{text}\n```\n"), lenient=True) == want
+    assert sys.getrecursionlimit() == limit
+
+
+def test_deep_nesting_in_astream_and_items() -> None:
+    text = nested_lists(1000)
+
+    async def chunks() -> AsyncIterator[str]:
+        for i in range(0, len(text), 3):
+            yield text[i : i + 3]
+
+    async def run() -> None:
+        s = unspool.astream(chunks(), response_model=list[Any])
+        assert [p async for p in s]
+        with pytest.raises(ValidationError) as e:
+            await s.get_final_response()
+        assert e.value.errors()[0]["type"] == "json_invalid"
+        assert s.text == text
+
+    asyncio.run(run())
+    s = unspool.stream([text], response_model=list[Any])
+    assert list(s.items()) == []
+    with pytest.raises(ValidationError, match="recursion limit exceeded"):
+        s.get_final_response()
+
+
+@pytest.mark.parametrize("api", ["chat", "responses"])
+def test_deep_nesting_through_openai(api: str) -> None:
+    deep = json.dumps({"c": json.loads(nested_chain(150))})
+    too_deep = '{"c": ' + nested_chain(201) + "}"
+    replies = [Reply(text=deep), Reply(text=too_deep)]
+    with ReplayServer(None, replies=replies) as server:
+        with openai.OpenAI(base_url=server.base_url, api_key="t") as sdk:
+            client = unspool.from_openai(sdk, mode="json")
+            ok = endpoint(client, api).stream(model="m", messages=MESSAGES, response_model=Chain)
+            assert list(ok)
+            assert ok.get_final_response() == Chain.model_validate_json(deep)
+            bad = endpoint(client, api).stream(model="m", messages=MESSAGES, response_model=Chain)
+            assert list(bad)  # iteration ends normally
+            with pytest.raises(ValidationError) as e:
+                bad.get_final_response()
+    assert e.value.errors() == pydantic_outcome(Chain, too_deep)[1][1]

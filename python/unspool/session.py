@@ -117,7 +117,7 @@ class Session:
             return False
         progress = self.progress
         try:
-            changed = progress._engine.feed(text) is not MISSING
+            changed = progress._feed(text) is not MISSING
         except JSONDecodeError as e:
             self._failed = e
             raise _Stop from None
@@ -136,7 +136,7 @@ class Session:
         """A non-streamed response, as one chunk."""
         text = self.api.read_whole(response, self.reply, self.mode)
         try:
-            self.progress._engine.feed(text)
+            self.progress._feed(text)
         except JSONDecodeError as e:
             self._failed = e
 
