@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 export VIRTUAL_ENV := $(abspath $(VENV))
 
-.PHONY: demo test test-rust test-python install install-pgo install-release pgo-profile wheel format lint \
+.PHONY: demo test test-rust test-python install install-pgo install-release pgo-profile wheel sdist format lint \
 	stubtest bench bench-rust fuzz clean
 
 $(VENV)/.installed: pyproject.toml
@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "maturin>=1.5,<2" "pytest>=8" "hypothesis>=6.100" "pytest-benchmark>=4" \
 		"jiter>=0.5" "streaming-json-parser>=0.3" "pydantic>=2.7" "mypy>=1.10" "ruff>=0.5" \
-		"openai>=1.66" "rich>=13" "fastapi>=0.110" "httpx>=0.27"
+		"openai>=1.66" "rich>=13" "fastapi>=0.110" "httpx>=0.27" "ziglang>=0.13,<0.18" "auditwheel>=6"
 	touch $@
 
 install: $(VENV)/.installed  ## build the extension (release) into .venv
@@ -49,12 +49,19 @@ install-release: $(VENV)/.installed  ## the release build into .venv: profile-gu
 	@if [ -n "$(PROFDATA)" ]; then $(MAKE) --no-print-directory install-pgo; else \
 		echo "warning: $(NO_PROFDATA): building without the profile"; $(MAKE) --no-print-directory install; fi
 
-wheel: install-release  ## the release wheel into dist/ (profile-guided if it can be)
+# The release wheel links with zig (the `ziglang` package in .venv, which maturin finds on PATH) against
+# glibc 2.17, so it installs on any Linux with glibc >= 2.17 (manylinux2014). The profile only changes
+# how rustc compiles; zig is only the linker, so the two combine.
+RELEASE := --release -q --zig --compatibility manylinux2014 --out dist
+wheel: install-release  ## the release wheel into dist/ (manylinux2014; profile-guided if it can be)
 	rm -rf dist
 	if [ -n "$(PROFDATA)" ]; then \
-		RUSTFLAGS="-Cprofile-use=$(abspath $(PGO))/merged.profdata" \
-		$(VENV)/bin/maturin build --release -q --out dist --target-dir $(PGO)/target-use; \
-	else $(VENV)/bin/maturin build --release -q --out dist; fi
+		PATH="$(abspath $(VENV))/bin:$$PATH" RUSTFLAGS="-Cprofile-use=$(abspath $(PGO))/merged.profdata" \
+		$(VENV)/bin/maturin build $(RELEASE) --target-dir $(PGO)/target-use; \
+	else PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/maturin build $(RELEASE); fi
+
+sdist: $(VENV)/.installed  ## the source distribution into dist/
+	$(VENV)/bin/maturin sdist --out dist
 
 demo: install  ## stream a JSON document and watch its partial value grow
 	$(VENV)/bin/unspool demo

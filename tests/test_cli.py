@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from unspool import cli
@@ -58,3 +59,55 @@ def test_demo_live_calls_the_api_the_environment_names(
     assert request["path"].endswith("/responses") and request["body"]["model"] == "gpt-4.1-mini"
     out = capsys.readouterr().out
     assert "the OpenAI" in out and "Brain Dump Pro" not in out.split("final: ")[1]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "unspool", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.metadata
+
+    import unspool
+
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out == f"unspool {unspool.__version__}\n"
+    assert unspool.__version__ == importlib.metadata.version("unspool")
+    done = run_cli("--version")
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"unspool {unspool.__version__}\n", "")
+
+
+def test_parse_a_missing_file_is_a_one_line_error(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    done = run_cli("parse", str(missing))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"unspool: error: cannot read {missing}: No such file or directory\n"
+    done = run_cli("parse", str(tmp_path))
+    assert (done.returncode, done.stderr) == (2, f"unspool: error: cannot read {tmp_path}: Is a directory\n")
+
+
+def test_parse_of_a_file_that_is_not_json_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"title": "Note Ninja", "score": x}', encoding="utf-8")
+    done = run_cli("parse", "--delay", "0", str(path))
+    assert done.returncode == 1
+    assert "partial: {'title': 'Note Ninja'}" in done.stdout  # what was read before the error is shown
+    assert done.stderr.startswith(f"unspool: error: {path} is not JSON: Expecting value, found 'x'")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("missing", ["rich", "openai"])
+def test_demo_without_its_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], missing: str
+) -> None:
+    # A None in sys.modules makes `import` fail as if the package were not installed.
+    for name in [m for m in sys.modules if m == missing or m.startswith(missing + ".")] + [missing]:
+        monkeypatch.setitem(sys.modules, name, None)
+    assert cli.main(["demo", "--delay", "0"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f'unspool: error: demo needs the {missing} package: pip install "unspool[demo]"\n'

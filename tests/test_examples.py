@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_dir import import_or_skip
 
-pytest.importorskip("openai", reason="the examples call the openai SDK")
+import_or_skip("openai", reason="the examples call the openai SDK")
 
 from unspool.testing import ReplayServer  # noqa: E402
 
@@ -228,7 +229,7 @@ def test_debug_logging_logs_one_line_per_element(serve: Any, tmp_path: Path) -> 
 
 
 def load_app(server: ReplayServer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    pytest.importorskip(
+    import_or_skip(
         "fastapi.testclient",
         reason="fastapi (and httpx, for its TestClient) is an optional extra; the project's CI installs it",
     )

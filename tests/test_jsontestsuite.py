@@ -7,17 +7,17 @@ The suite lives outside the repository, in ``shared/jsontestsuite`` next to it.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from parser_helpers import assert_same, has_duplicate_keys, is_root_prefix
+from shared_dir import SHARED, missing
 from unspool import JSONDecodeError, Parser, parse_partial
 
-SUITE = Path(__file__).resolve().parents[1].parent / "shared" / "jsontestsuite" / "test_parsing"
+SUITE = SHARED / "jsontestsuite" / "test_parsing"
 
 if not SUITE.is_dir():
-    pytest.skip(f"JSONTestSuite not found at {SUITE}", allow_module_level=True)
+    missing(f"JSONTestSuite not found at {SUITE}")
 
 
 def files(prefix: str) -> list[str]:

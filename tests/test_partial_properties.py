@@ -222,13 +222,15 @@ def _open_objects(p: Any) -> list[Any]:
     while True:
         if isinstance(p, _PartialMixin):
             out.append(p)
-            # A field not started shows its template's value, which every snapshot shares.
+            # A field not started shows its template's value, which every snapshot shares (read from
+            # `vars`: reading the attribute would give `p` a copy of its own, and keep it from refills).
             template = compile_plan(type(p).__mro__[1]).template
             fields = [n for n in type(p).model_fields if not unspool.is_complete(p, n)]
+            shown = vars(p)
             nxt = [
-                getattr(p, n)
+                shown[n]
                 for n in fields
-                if isinstance(getattr(p, n), (list, dict, _PartialMixin)) and getattr(p, n) is not template[n]
+                if isinstance(shown[n], (list, dict, _PartialMixin)) and shown[n] is not template[n]
             ]
             if not nxt:
                 return out

@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_dir import SHARED, import_or_skip, missing
 
-openai = pytest.importorskip("openai", reason="the tutorial's blocks call the openai SDK")
+openai = import_or_skip("openai", reason="the tutorial's blocks call the openai SDK")
 
 import unspool  # noqa: E402
 from ideas import IDEAS, Idea  # noqa: E402
 from unspool.testing import ReplayServer  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-TUTORIAL = REPO.parent / "shared" / "seed" / "000_77fd1e84d43021ed.txt"
+TUTORIAL = SHARED / "seed" / "000_77fd1e84d43021ed.txt"
 EXAMPLES = REPO / "examples"
 
 
@@ -76,7 +77,7 @@ MARKERS = {
 
 def python_blocks() -> list[str]:
     if not TUTORIAL.is_file():
-        pytest.skip(
+        missing(
             "the tutorial is read from ../shared beside the checkout "
             f"(shared/seed/{TUTORIAL.name}), which is not there"
         )
@@ -254,7 +255,7 @@ def test_debug_logging_loop(env, caplog: pytest.LogCaptureFixture) -> None:
 
 def fastapi_test_client() -> Any:
     """FastAPI's TestClient, or a skip: fastapi (and httpx, which TestClient needs) is an optional extra."""
-    module = pytest.importorskip(
+    module = import_or_skip(
         "fastapi.testclient",
         reason="fastapi (and httpx, for its TestClient) is an optional extra; the project's CI installs it",
     )

@@ -690,3 +690,40 @@ def test_no_data_line_is_ever_empty(path: str, crlf: bool) -> None:
     assert len(data) > 10
     assert all(line.removeprefix("data:").strip() for line in data)
     assert ("\r\n" in raw) == crlf
+
+
+def run_command_line(*args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "unspool.testing", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=30)
+
+
+def test_command_line_on_a_busy_port_is_a_one_line_error(tmp_path: Any) -> None:
+    import socket
+
+    path = tmp_path / "doc.json"
+    path.write_text(DOC_JSON, encoding="utf-8")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run_command_line("--port", str(port), "--document", str(path))
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr == (
+        f"python -m unspool.testing: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    )
+
+
+def test_command_line_with_a_missing_or_broken_document_is_a_one_line_error(tmp_path: Any) -> None:
+    missing = tmp_path / "missing.json"
+    done = run_command_line("--port", "0", "--document", str(missing))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert (
+        done.stderr == f"python -m unspool.testing: error: cannot read {missing}: No such file or directory\n"
+    )
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"title": ', encoding="utf-8")
+    done = run_command_line("--port", "0", "--document", str(broken))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr.startswith(f"python -m unspool.testing: error: {broken} is not a JSON document: ")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr

@@ -17,7 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ._core import Parser
+from ._core import Parser, __version__
+from .errors import JSONDecodeError
 
 PROMPT = "Generate 3 marketing ideas for a note-taking app"
 
@@ -53,9 +54,15 @@ def _table(ideas: Any, done: bool) -> Any:
 
 def demo(*, live: bool, api: str, mode: str, model: str, delay: float) -> int:
     """Streams the tutorial's ideas and draws them as they grow; returns the exit status."""
-    from openai import OpenAI
-    from rich.console import Console
-    from rich.live import Live
+    try:
+        from openai import OpenAI
+        from rich.console import Console
+        from rich.live import Live
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.partition(".")[0] not in ("openai", "rich"):
+            raise
+        _error(f'demo needs the {e.name.partition(".")[0]} package: pip install "unspool[demo]"')
+        return 2
 
     import unspool
 
@@ -111,8 +118,14 @@ def parse(text: str, chunk: int, delay: float) -> None:
     print(f"final:   {parser.finish()!r}")
 
 
+def _error(message: str) -> None:
+    """One line on stderr, as argparse words its own errors."""
+    print(f"unspool: error: {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="unspool", description=__doc__.splitlines()[0])
+    ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="stream the tutorial's list[Idea] example and draw it live")
     d.add_argument("--live", action="store_true", help="call the OpenAI API (needs OPENAI_API_KEY)")
@@ -134,9 +147,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     elif args.file == "-":
         text = sys.stdin.read()
     else:
-        with open(args.file, encoding="utf-8") as f:
-            text = f.read()
-    parse(text, max(1, args.chunk), max(0.0, args.delay))
+        try:
+            with open(args.file, encoding="utf-8") as f:
+                text = f.read()
+        except (OSError, UnicodeDecodeError) as e:
+            reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+            _error(f"cannot read {args.file}: {reason}")
+            return 2
+    try:
+        parse(text, max(1, args.chunk), max(0.0, args.delay))
+    except JSONDecodeError as e:
+        _error(f"{args.file or 'the input'} is not JSON: {e}")
+        return 1
     return 0
 
 

@@ -22,6 +22,20 @@ _UNSET: Any = object()
 _OURS = ("mode", "max_retries", "fail_fast", "min_interval", "context", "strict")
 
 
+def _import_openai() -> Any:
+    """The openai SDK, imported at first use: `import unspool` needs only pydantic."""
+    try:
+        import openai
+    except ModuleNotFoundError as e:
+        if e.name is None or e.name.partition(".")[0] != "openai":
+            raise  # the SDK is there but something it needs is not: its own error says what
+        raise ModuleNotFoundError(
+            'unspool.from_openai needs the openai SDK, an optional extra: pip install "unspool[openai]"',
+            name="openai",
+        ) from e
+    return openai
+
+
 def _session(api: API, default_mode: Mode, response_model: Any, kwargs: dict[str, Any]) -> Session:
     ours = {k: kwargs.pop(k) for k in _OURS if k in kwargs}
     mode = ours.pop("mode", None) or default_mode
@@ -128,8 +142,7 @@ def from_openai(client: openai.AsyncOpenAI, *, mode: Mode | str = ...) -> AsyncC
 def from_openai(client: openai.OpenAI, *, mode: Mode | str = ...) -> Client: ...
 def from_openai(client: Any, *, mode: Mode | str = Mode.JSON_SCHEMA) -> Client:
     """Wraps an `OpenAI` or `AsyncOpenAI` client (any `base_url`); `mode` is the default for its calls."""
-    import openai  # noqa: F811 (at run time only here: importing unspool does not import the SDK)
-
+    openai = _import_openai()
     chosen = Mode(mode)
     if isinstance(client, openai.AsyncOpenAI):
         return AsyncClient(client, chosen)

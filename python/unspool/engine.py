@@ -8,6 +8,7 @@ path only, sharing every closed subtree with earlier snapshots.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,17 @@ __all__ = ["Engine"]
 _TOUCHED: Any = (MISSING,)  # an open path no walk can match
 _SNAPSHOT: Any = object()  # `_update`'s "the frames moved on: snapshot them"
 
+# The deepest nesting `TypeAdapter(T).validate_json` takes: its JSON parser refuses a 202nd container
+# inside 201 open ones ("Invalid JSON: recursion limit exceeded", a `json_invalid` ValidationError).
+# The engine's parser stops there too (see `refused`), and `finish` raises pydantic's own error.
+MAX_DEPTH = 201
+_DEPTH_ERROR = f"Nesting deeper than max_depth={MAX_DEPTH}"
+# Closing a subtree validates it recursively, a few Python frames per level: above this many levels
+# the recursion limit is raised for the time it takes (see `_settle`), so deep values never raise
+# RecursionError.
+_DEEP = 60
+_FRAMES_PER_LEVEL = 8
+
 
 class Engine(Validation):
     """Feeds chunks to the core parser and keeps the partial object of `response_model` up to date."""
@@ -44,7 +56,9 @@ class Engine(Validation):
         self.response_model = Any if response_model is None else response_model
         self.plan: Node = compile_plan(self.response_model)
         self._holds = holds_back(self.plan)  # whether any object of the plan has a NotNull field
-        self.parser = Parser(lenient=lenient)
+        self.parser = Parser(lenient=lenient, max_depth=MAX_DEPTH)
+        self._too_deep = False  # the text nests deeper than pydantic takes (see `refused`)
+        self._raised = False  # the recursion limit is raised for a deep settle
         self._lenient = lenient
         self.errors: list[ValidationError] = []
         self.invalid: set[int] = set()
@@ -107,8 +121,29 @@ class Engine(Validation):
         del self.errors[n:]
         return node.close(raw, self)
 
+    def refused(self, error: Exception) -> bool:
+        """True if `error`, raised by `feed`, says the text nests deeper than pydantic's JSON parser takes:
+        then nothing deeper is shown, later chunks are only kept as text, and `finish` raises pydantic's
+        own error for the text (`ValidationError`, `json_invalid`), exactly as `validate_json` would."""
+        if isinstance(error, ValueError) and str(getattr(error, "msg", "")).startswith(_DEPTH_ERROR):
+            self._too_deep = True
+        return self._too_deep
+
     def _settle(self) -> Any:
         """The structure moved on: takes in what closed; the new partial, or MISSING if it shows the same."""
+        levels = self.parser._containers - self._containers + len(self.frames)
+        if levels > _DEEP and not self._raised:
+            # What closed may be a deep subtree, validated recursively: room for it on the stack.
+            limit = sys.getrecursionlimit()
+            raised = limit + levels * _FRAMES_PER_LEVEL
+            sys.setrecursionlimit(raised)
+            self._raised = True
+            try:
+                return self._settle()
+            finally:
+                self._raised = False
+                if sys.getrecursionlimit() == raised:  # (unless another thread changed it since)
+                    sys.setrecursionlimit(limit)
         if self.parser._touched and self.frames:
             # The core moved the innermost frame on by itself (see `_fast`): its open member and specs
             # as recorded here are out of date, so they are remade.
@@ -249,6 +284,16 @@ class Engine(Validation):
 
     def finish(self) -> Any:
         """Ends the input: the fully validated object, or raises (see `Stream.get_final_response`)."""
+        if self._too_deep:
+            # pydantic refuses the text as a whole: its own error (or, were it to take it, its value).
+            text = self.text
+            if self._lenient:  # pydantic reads the JSON value itself: from its first bracket to its last
+                starts = [i for i in (text.find("{"), text.find("[")) if i >= 0]
+                text = text[min(starts, default=0) : max(text.rfind("}"), text.rfind("]")) + 1 or None]
+            adapter = TypeAdapter(self.response_model)
+            self._final = adapter.validate_json(text, context=self.context, strict=self.strict)
+            self._too_deep = False
+            return self._final
         if self._final is MISSING:
             try:
                 self.parser.finish()

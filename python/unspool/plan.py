@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 
 from ._core import DictLevel, InnerFrame, ListLevel, Member, ModelLevel, RootModelLevel, build_partial
 from .markers import Done, NotNull
-from .partial import partial_class, slot_setters
+from .partial import SharedSet, forget_partial_class, partial_class, shown_before_arrival, slot_setters
 
 # One level of a snapshot's open path, as the core's `build_partial` takes it.
 Level = ModelLevel | ListLevel | DictLevel | RootModelLevel
@@ -276,10 +276,12 @@ class ModelNode(Node):
     fields: dict[str, FieldPlan] = field(default_factory=dict)
     not_null: tuple[str, ...] = ()
     partial_cls: Any = None
-    # What each field shows before its value starts (shared: snapshots are never mutated).
+    # What each field shows before its value starts: shared by the snapshots; a mutable one is copied
+    # into a partial object when the field is read (see `partial.shown_before_arrival`).
     template: dict[str, Any] = field(default_factory=dict)
-    # Every partial instance has all fields (shared set: partials are never assigned to).
-    fields_set: set[str] = field(default_factory=set)
+    # Every partial instance has all fields: one shared set, which a partial object replaces with a
+    # set of its own when its `model_fields_set` is read (see `partial.SharedSet`).
+    fields_set: set[str] = field(default_factory=SharedSet)
     _shallow: Any = None
     setters: tuple[Any, ...] = ()
     _adapter: TypeAdapter[Any] | None = None
@@ -436,6 +438,7 @@ class RootNode(Node):
         self.streams_text = inner.streams_text
         self.partial_cls = partial_class(tp)
         self.setters = slot_setters(self.partial_cls)
+        self.fields_set = SharedSet({"root"})
 
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
         f = self.inner.frame(raw, open_key)
@@ -450,7 +453,8 @@ class RootNode(Node):
         self.inner.sync(frame, open_key, v)
 
     def specs(self, frame: Frame, open_key: Any) -> list[Level]:
-        return [RootModelLevel(self.partial_cls, {"root"}, self.setters), *self.inner.specs(frame, open_key)]
+        own = RootModelLevel(self.partial_cls, self.fields_set, self.setters)
+        return [own, *self.inner.specs(frame, open_key)]
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         return self._close_value(self.inner.finish(frame, v), v)
@@ -460,7 +464,7 @@ class RootNode(Node):
 
     def _close_value(self, value: Any, v: Validation) -> Any:
         if id(value) in v.invalid:
-            return build_partial([RootModelLevel(self.partial_cls, {"root"}, self.setters)], value)
+            return build_partial([RootModelLevel(self.partial_cls, self.fields_set, self.setters)], value)
         # The root was validated as it closed (with its own strictness): only the model wraps it now.
         return self.validate(value, v, as_json=False)
 
@@ -541,8 +545,8 @@ def _split_annotated(tp: Any) -> tuple[Any, list[Any]]:
 
 
 def compile_plan(tp: Any) -> Node:
-    """The plan for a response model (cached per type)."""
-    key = tp
+    """The plan for a response model (cached per type, its members' order included)."""
+    key = cache_key(tp)
     try:
         hit = _plans.get(key)
     except TypeError:  # unhashable annotation
@@ -553,6 +557,25 @@ def compile_plan(tp: Any) -> Node:
 
 
 _plans: dict[Any, Node] = {}
+
+
+def cache_key(tp: Any) -> Any:
+    """What tells response models apart in a cache: the type itself, and the order of its arguments.
+
+    `Union[A, B] == Union[B, A]` (and they hash alike), yet a plain union streams as its first member
+    that fits, and pydantic tries members in order: keyed by the type alone, one would get the other's
+    plan. A class (no arguments) is its own key.
+    """
+    args = get_args(tp)
+    if not args:
+        return tp
+    return (type(tp), tp, tuple(cache_key(a) for a in args))
+
+
+def forget(model: type[BaseModel]) -> None:
+    """Drops the plan and partial class of a model no one will stream again (an evicted envelope)."""
+    _plans.pop(model, None)
+    forget_partial_class(model)
 
 
 def _compile(tp: Any, meta: list[Any]) -> Node:
@@ -675,8 +698,11 @@ def _compile_model(model: type[BaseModel]) -> ModelNode:
         if fp.not_null:
             not_null.append(name)
     node.not_null = tuple(not_null)
-    node.template = {fp.name: fp.empty() for fp in node.fields.values()}
-    node.fields_set = set(node.template)
+    cls = node.partial_cls
+    node.template = {
+        fp.name: shown_before_arrival(cls, fp.name, fp.empty(), fp.empty) for fp in node.fields.values()
+    }
+    node.fields_set = SharedSet(node.template)
     return node
 
 
@@ -690,11 +716,12 @@ def _json_key(name: str, info: FieldInfo, gen: Any) -> str:
 
 
 def _empty_for(info: FieldInfo, node: Node) -> Callable[[], Any]:
+    """A new value of what a field shows before its value arrives (never the model's own default object:
+    like pydantic, each call copies the default or calls the `default_factory`)."""
     if info.default_factory is not None:
         return info.default_factory  # type: ignore[return-value]
     if not info.is_required():
-        default = info.default
-        return lambda: default
+        return lambda: info.get_default(call_default_factory=False)  # a copy (pydantic's smart deepcopy)
     e = node.empty()
     if isinstance(e, (list, dict)):
         return type(e)

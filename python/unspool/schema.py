@@ -5,10 +5,13 @@ from __future__ import annotations
 import copy
 import json
 import re
+import weakref
 from dataclasses import dataclass
 from typing import Any, get_origin
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
+
+from .plan import cache_key, forget
 
 __all__ = ["ENVELOPE_KEY", "SchemaError", "ResponseSchema", "response_schema"]
 
@@ -60,6 +63,13 @@ class ResponseSchema:
         """The response model's value inside what the engine made."""
         if not self.enveloped or value is None:
             return value
+        # Read from `__dict__` (called per yield; a partial's attribute goes through a descriptor),
+        # except for an empty container: that may be the value partials share before the root's
+        # arrives, of which the attribute gives the partial a copy of its own (see `partial.py`).
+        shown = getattr(value, "__dict__", None)
+        got = shown.get(ENVELOPE_KEY) if type(shown) is dict else None
+        if got or type(got) not in (list, dict, type(None)):
+            return got
         return getattr(value, ENVELOPE_KEY, None)
 
     def unwrap_error(self, error: ValidationError) -> ValidationError:
@@ -87,7 +97,37 @@ def _title(model: Any) -> str:
 
 
 def response_schema(response_model: Any) -> ResponseSchema:
-    """The schemas to ask for `response_model` with, strict when strict mode can express it."""
+    """The schemas to ask for `response_model` with, strict when strict mode can express it.
+
+    Cached per response model (its members' order included, see `cache_key`), so that every request
+    for the same `T` shares one envelope model, and with it one plan and one partial class: a server
+    that streams `list[Idea]` per request keeps one of each, not one per request. The cache is bounded;
+    the envelope of an entry that leaves it is forgotten by the plan cache too.
+    """
+    try:
+        key = cache_key(response_model)
+        hit = _schemas.pop(key, None)
+    except TypeError:  # an unhashable annotation: made for this request, forgotten with it
+        made = _response_schema(response_model)
+        if made.enveloped:
+            weakref.finalize(made, forget, made.model)
+        return made
+    if hit is None:
+        hit = _response_schema(response_model)
+        while len(_schemas) >= _SCHEMAS_KEPT:
+            old = _schemas.pop(next(iter(_schemas)))  # the least recently used
+            if old.enveloped:
+                forget(old.model)
+    _schemas[key] = hit  # (again) the most recently used
+    return hit
+
+
+# How many response models' schemas (and envelopes) are kept, most recently used last.
+_SCHEMAS_KEPT = 256
+_schemas: dict[Any, ResponseSchema] = {}
+
+
+def _response_schema(response_model: Any) -> ResponseSchema:
     plain = TypeAdapter(response_model).json_schema()
     enveloped = _resolve(plain, plain).get("type") != "object" or "properties" not in _resolve(plain, plain)
     name = _name(response_model)

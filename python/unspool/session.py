@@ -117,7 +117,7 @@ class Session:
             return False
         progress = self.progress
         try:
-            changed = progress._engine.feed(text) is not MISSING
+            changed = progress._feed(text) is not MISSING
         except JSONDecodeError as e:
             self._failed = e
             raise _Stop from None
@@ -136,7 +136,7 @@ class Session:
         """A non-streamed response, as one chunk."""
         text = self.api.read_whole(response, self.reply, self.mode)
         try:
-            self.progress._engine.feed(text)
+            self.progress._feed(text)
         except JSONDecodeError as e:
             self._failed = e
 
@@ -152,14 +152,14 @@ class Session:
                 return self._conclude(ContentFilterError(message, **self._kept()))
             try:
                 show = progress._end()
-            except IncompleteOutputError as e:
-                if reply.finish_reason == "length":
-                    e.args = (f"the output hit the token limit (finish_reason 'length'): {e}",)
-                e.partial, e.usage = self._kept()["partial"], reply.usage
-                return self._conclude(e)
             except JSONDecodeError as e:
                 failure = e
             else:
+                if isinstance(cut := progress._failure, IncompleteOutputError):
+                    if reply.finish_reason == "length":
+                        cut.args = (f"the output hit the token limit (finish_reason 'length'): {cut}",)
+                    cut.partial, cut.usage = self._kept()["partial"], reply.usage
+                    return self._conclude(cut)
                 if progress._failure is None:
                     self.final = progress._final
                     self.running = False

@@ -9,6 +9,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from .engine import Engine
+from .errors import IncompleteOutputError, JSONDecodeError
 from .plan import MISSING
 
 __all__ = ["AsyncStream", "Progress", "Stream", "astream", "stream"]
@@ -72,6 +73,16 @@ class Progress(Generic[T]):
             return self._engine.feed  # the common case: no Python layer in between
         return self._paced
 
+    def _feed(self, chunk: str | bytes) -> Any:
+        """`feed`, for the paths that are not per-token hot (`items()`, the OpenAI layer): text nested
+        deeper than pydantic takes is kept, not raised (see `Engine.refused`)."""
+        try:
+            return self._engine.feed(chunk)
+        except JSONDecodeError as e:
+            if self._engine.refused(e):
+                return MISSING
+            raise
+
     def _paced(self, chunk: str | bytes) -> Any:
         partial = self._engine.feed(chunk)
         return partial if partial is not MISSING and self._due() else MISSING
@@ -95,12 +106,13 @@ class Progress(Generic[T]):
     def _end(self) -> bool:
         """Ends the input; True if the final state still has to be yielded (then see `partial`).
 
-        A final validation error is kept for `get_final_response()`: iteration shows what arrived.
+        A final validation error, or `IncompleteOutputError` (the chunks ended before the JSON value
+        did), is kept for `get_final_response()`: iteration shows what arrived and ends normally.
         """
         self._ended = True
         try:
             self._final = self._unwrap(self._engine.finish())
-        except ValidationError as e:
+        except (ValidationError, IncompleteOutputError) as e:
             self._failure = e
         except Exception as e:  # raised now, and again by every later `get_final_response()`
             self._failure = e
@@ -147,7 +159,13 @@ class Stream(Progress[T]):
     def __iter__(self) -> Iterator[T]:
         step = self._stepper()
         for chunk in self._chunks:
-            if (partial := step(chunk)) is not MISSING:
+            try:
+                partial = step(chunk)
+            except JSONDecodeError as e:
+                if self._engine.refused(e):  # nested deeper than pydantic takes: see `Engine.refused`
+                    continue
+                raise
+            if partial is not MISSING:
                 # `_show(partial)` inlined (these streams unwrap nothing): a call per yield was ~5% of a
                 # Catalog stream.
                 self._shown = self._yielded = partial
@@ -158,7 +176,7 @@ class Stream(Progress[T]):
     def items(self) -> Iterator[Any]:
         """Each element of a list root, once, validated, as soon as it closes."""
         for chunk in self._chunks:
-            self._engine.feed(chunk)
+            self._feed(chunk)
             yield from self._new_items()
         if not self._ended:
             self._end()
@@ -182,7 +200,13 @@ class AsyncStream(Progress[T]):
     async def __aiter__(self) -> AsyncIterator[T]:
         step = self._stepper()
         async for chunk in self._chunks:
-            if (partial := step(chunk)) is not MISSING:
+            try:
+                partial = step(chunk)
+            except JSONDecodeError as e:
+                if self._engine.refused(e):  # nested deeper than pydantic takes: see `Engine.refused`
+                    continue
+                raise
+            if partial is not MISSING:
                 # `_show(partial)` inlined (these streams unwrap nothing): a call per yield was ~5% of a
                 # Catalog stream.
                 self._shown = self._yielded = partial
@@ -192,7 +216,7 @@ class AsyncStream(Progress[T]):
 
     async def items(self) -> AsyncIterator[Any]:
         async for chunk in self._chunks:
-            self._engine.feed(chunk)
+            self._feed(chunk)
             for item in self._new_items():
                 yield item
         if not self._ended:

@@ -230,8 +230,9 @@ class ReplayServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    # A test opens hundreds of streams at once; the default backlog of 5 would refuse some.
-    request_queue_size = 512
+    # Tests open thousands of streams at once; the default backlog of 5 would refuse some, and 512
+    # overflowed at 2,000. (The kernel caps it at net.core.somaxconn, 4096 by default since Linux 5.4.)
+    request_queue_size = 8192
     replay: ReplayServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -777,6 +778,12 @@ def _response_object(
     }
 
 
+def _fail(message: str) -> int:
+    """One line on stderr, worded as argparse words its own errors; returns the exit status."""
+    print(f"python -m unspool.testing: error: {message}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a server in the foreground until interrupted."""
     parser = argparse.ArgumentParser(
@@ -796,21 +803,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         sizes = [int(s) for s in args.chunk_sizes.split(",") if s.strip()]
     except ValueError:
         parser.error("--chunk-sizes takes integers separated by commas")
-    if args.document is not None:
-        with open(args.document, encoding="utf-8") as f:
-            reply = Reply(document=json.load(f))
-    else:
-        with open(args.text, encoding="utf-8") as f:
-            reply = Reply(text=f.read())
-    server = ReplayServer(
-        reply, chunk_sizes=sizes, delay=args.delay, seed=args.seed, host=args.host, port=args.port
-    )
-    with server:
+    path = args.document if args.document is not None else args.text
+    try:
+        with open(path, encoding="utf-8") as f:
+            reply = Reply(document=json.load(f)) if args.document is not None else Reply(text=f.read())
+    except OSError as e:
+        return _fail(f"cannot read {path}: {e.strerror or e}")
+    except ValueError as e:  # not JSON, or not UTF-8
+        return _fail(f"{path} is not {'a JSON document' if args.document is not None else 'UTF-8 text'}: {e}")
+    try:
+        server = ReplayServer(
+            reply, chunk_sizes=sizes, delay=args.delay, seed=args.seed, host=args.host, port=args.port
+        )
+    except ValueError as e:
+        parser.error(str(e))
+    try:
+        server.start()
+    except (OSError, OverflowError) as e:  # in use, not ours to bind, no such address; a port past 65535
+        return _fail(f"cannot listen on {args.host}:{args.port}: {getattr(e, 'strerror', None) or e}")
+    try:
         print(server.base_url, flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
     return 0
 
 
