@@ -14,23 +14,16 @@ import argparse
 import gc
 import os
 import sys
+from pathlib import Path
 
 import openai
 import unspool
-from pydantic import BaseModel, Field
 from unspool.testing import ReplayServer
 
+# The tutorial's model and ideas, as the tests stream them.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from ideas import IDEAS, Idea  # noqa: E402
 
-class Idea(BaseModel):
-    title: str
-    blurb: str = Field(..., max_length=140)
-
-
-IDEAS = [
-    {"title": "Note Ninja", "blurb": "Capture ideas at the speed of thought"},
-    {"title": "Think Ink", "blurb": "Where messy thoughts become organized plans"},
-    {"title": "Brain Dump Pro", "blurb": "Your second brain, always ready"},
-]
 MESSAGES = [{"role": "user", "content": "Generate 3 marketing ideas for a note-taking app"}]
 
 

@@ -79,9 +79,14 @@ class Progress(Generic[T]):
         try:
             return self._engine.feed(chunk)
         except JSONDecodeError as e:
-            if self._engine.refused(e):
-                return MISSING
-            raise
+            return self._refused(e)
+
+    def _refused(self, error: JSONDecodeError) -> Any:
+        """MISSING if `feed` raised `error` for text nested deeper than pydantic takes (kept, not
+        raised: see `Engine.refused`); else raises it again."""
+        if self._engine.refused(error):
+            return MISSING
+        raise error
 
     def _paced(self, chunk: str | bytes) -> Any:
         partial = self._engine.feed(chunk)
@@ -162,9 +167,7 @@ class Stream(Progress[T]):
             try:
                 partial = step(chunk)
             except JSONDecodeError as e:
-                if self._engine.refused(e):  # nested deeper than pydantic takes: see `Engine.refused`
-                    continue
-                raise
+                partial = self._refused(e)
             if partial is not MISSING:
                 # `_show(partial)` inlined (these streams unwrap nothing): a call per yield was ~5% of a
                 # Catalog stream.
@@ -203,9 +206,7 @@ class AsyncStream(Progress[T]):
             try:
                 partial = step(chunk)
             except JSONDecodeError as e:
-                if self._engine.refused(e):  # nested deeper than pydantic takes: see `Engine.refused`
-                    continue
-                raise
+                partial = self._refused(e)
             if partial is not MISSING:
                 # `_show(partial)` inlined (these streams unwrap nothing): a call per yield was ~5% of a
                 # Catalog stream.
