@@ -13,7 +13,7 @@ import weakref
 import pytest
 import unspool
 
-KNOWN = {"grow_str", "read_str", "dict_tag", "reuse_snapshots"}
+KNOWN = {"grow_str", "read_str", "reuse_snapshots"}
 TESTED = sys.implementation.name == "cpython" and (3, 10) <= sys.version_info < (3, 14)
 
 
@@ -44,7 +44,7 @@ def test_shortcuts_are_named_and_on_only_where_tested() -> None:
         ("", KNOWN if TESTED else set()),
         ("0", KNOWN if TESTED else set()),
         ("grow_str", (KNOWN - {"grow_str"}) if TESTED else set()),
-        ("dict_tag, reuse_snapshots", (KNOWN - {"dict_tag", "reuse_snapshots"}) if TESTED else set()),
+        ("read_str, reuse_snapshots", (KNOWN - {"read_str", "reuse_snapshots"}) if TESTED else set()),
     ],
 )
 def test_portable_switch_is_read_at_import(setting: str, expected: set[str]) -> None:

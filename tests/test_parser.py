@@ -680,21 +680,12 @@ def _clear(d: dict[str, Any]) -> Any:
     return held
 
 
-def test_dict_version_tags_are_read_where_tested() -> None:
-    import sys
-
-    # CPython 3.10 to 3.13 keep a version tag in every dict; elsewhere (or portable) every check is
-    # a lookup.
-    tested = sys.implementation.name == "cpython" and sys.version_info < (3, 14)
-    assert ("dict_tag" in unspool.shortcuts()) == (tested and not os.environ.get("UNSPOOL_PORTABLE"))
-
-
 @pytest.mark.parametrize("change", [_take, _take_last, _replace, _update, _merge, _delete, _clear])
 @pytest.mark.parametrize("head", ["ab", "d\u00e9", "\u65e5", "\U0001f680"])
 def test_an_open_string_a_consumer_changed_its_dict_around_is_never_grown(change: Any, head: str) -> None:
-    # After a few chunks the parser knows the dict by its version tag and stops looking the string
-    # up; any change to the dict must send it back to looking. A `str` the consumer holds must keep
-    # its text, and the dict gets the whole string back.
+    # Before the open string grows in place, the parser checks that its dict still holds it: any
+    # change to the dict must be seen. A `str` the consumer holds must keep its text, and the dict
+    # gets the whole string back.
     p = Parser()
     p.feed('{"a": "' + head)
     p.feed("c")
@@ -726,8 +717,7 @@ def _taker(p: Parser, taken: list[str]) -> object:
 @pytest.mark.parametrize("head", ["xy", "x\u00e9", "\u65e5", "\U0001f680"])
 def test_a_string_a_finalizer_takes_as_it_is_stored_is_never_grown(head: str) -> None:
     # A duplicate key's new string replaces the old value, whose finalizer runs after the store and
-    # takes the new string out. The parser knows a dict by its version tag only after stores that
-    # cannot have run Python code: here it must look the string up, and never grow the one held.
+    # takes the new string out: the parser must see that, and never grow the one held.
     p = Parser()
     p.feed('{"b": {"k": 1}, "a": 2, "b": ')
     taken: list[str] = []
@@ -747,8 +737,7 @@ def test_a_string_a_consumers_key_takes_as_it_is_stored_is_never_grown(head: str
     # A key of the consumer's own, whose comparison runs Python code when the parser stores a new
     # member with the same hash: it puts that member in first, so the parser's store replaces it, and
     # the finalizer of what it replaced takes the new string out (the dict's size ends one up, as if
-    # the store had only added it). The parser must not take the dict's tag after such a store as one
-    # at which the dict holds its string.
+    # the store had only added it). The parser must not take the dict as still holding its string.
     taken: list[str] = []
     armed = [True]
 

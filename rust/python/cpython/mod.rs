@@ -16,7 +16,6 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use pyo3::prelude::*;
 
-pub(super) mod dict_version;
 pub(super) mod live_str;
 pub(super) mod refs;
 
@@ -31,9 +30,6 @@ pub(super) enum Shortcut {
     /// A `str` chunk's characters are read straight from the object (assumes the compact layout).
     /// Twin: `PyUnicode_AsUTF8AndSize`, which allocates and caches the UTF-8 form on every chunk.
     ReadStr = 2,
-    /// A dict's PEP 509 version tag says whether it still holds the open string with no lookup
-    /// (assumes the tag's place in 3.10–3.13's `PyDictObject`). Twin: a lookup.
-    DictTag = 4,
     /// Snapshot objects that only the stream still holds (reference counts of exactly 1 and 3, no
     /// weak reference, a list's `ob_item` array) are refilled for the next yield instead of made
     /// anew. Twin: new objects, and a copy of the open list's finished items, every yield.
@@ -41,10 +37,9 @@ pub(super) enum Shortcut {
 }
 
 impl Shortcut {
-    const ALL: [Shortcut; 4] = [
+    const ALL: [Shortcut; 3] = [
         Shortcut::GrowStr,
         Shortcut::ReadStr,
-        Shortcut::DictTag,
         Shortcut::ReuseSnapshots,
     ];
 
@@ -53,7 +48,6 @@ impl Shortcut {
         match self {
             Shortcut::GrowStr => "grow_str",
             Shortcut::ReadStr => "read_str",
-            Shortcut::DictTag => "dict_tag",
             Shortcut::ReuseSnapshots => "reuse_snapshots",
         }
     }
@@ -87,7 +81,6 @@ pub(super) fn init(py: Python<'_>) -> PyResult<()> {
     // The layout checks run with the bits set, as the code they check runs.
     let layout_ok = |s: Shortcut| match s {
         Shortcut::GrowStr | Shortcut::ReadStr => live_str::layout_matches(py),
-        Shortcut::DictTag => dict_version::layout_matches(py),
         Shortcut::ReuseSnapshots => refs::layout_matches(py),
     };
     for s in Shortcut::ALL {
