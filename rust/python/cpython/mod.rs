@@ -10,7 +10,9 @@
 //! one no longer means "nobody else holds this"; PyPy, GraalPy; debug builds, whose objects carry
 //! more fields) every one is off. `UNSPOOL_PORTABLE=1` in the environment at import turns them all
 //! off; `UNSPOOL_PORTABLE=name,name` turns off those named (for measuring one against its twin).
-//! `unspool.shortcuts()` returns the names of those in effect.
+//! `unspool.shortcuts()` returns the names of those in effect. A shortcut stays only while it pays at
+//! least 5% on `feed` + `value` or on a typed stream (the dict version tag shortcut saved 4% and was
+//! dropped).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -26,13 +28,16 @@ pub(super) enum Shortcut {
     /// The open string's `str` grows in place while its container holds the only other reference
     /// (assumes `str`'s compact layout, checked at import by growing probes; a reference count of
     /// two meaning "the container and us"). Twin: a new `str` for every chunk that grows it.
+    /// Measured (benches/shortcuts.py, twin ÷ tuned): `feed` + `value` 1.85–1.96×.
     GrowStr = 1,
     /// A `str` chunk's characters are read straight from the object (assumes the compact layout).
     /// Twin: `PyUnicode_AsUTF8AndSize`, which allocates and caches the UTF-8 form on every chunk.
+    /// Measured: `feed` + `value` 1.075–1.094×, typed stream 1.02–1.05×.
     ReadStr = 2,
     /// Snapshot objects that only the stream still holds (reference counts of exactly 1 and 3, no
     /// weak reference, a list's `ob_item` array) are refilled for the next yield instead of made
     /// anew. Twin: new objects, and a copy of the open list's finished items, every yield.
+    /// Measured: typed stream 1.73–1.83× at 326 KB, 2.2× at 1 MB (the twin grows with the document).
     ReuseSnapshots = 8,
 }
 
