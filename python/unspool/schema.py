@@ -168,26 +168,44 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     root = copy.deepcopy(schema)
     defs = root.get("$defs", {})
     for name, sub in defs.items():
-        defs[name] = _strict(sub, root, f"$defs/{name}")
+        defs[name] = _strict(sub, root, f"$defs/{name}", frozenset({f"#/$defs/{name}"}))
     body = {k: v for k, v in root.items() if k != "$defs"}
+    inside: frozenset[str] = frozenset()
     if "$ref" in body:  # a recursive root: the API wants the object itself at the root
+        inside = frozenset({body["$ref"]})
         body = {**_resolve(body, root), **{k: v for k, v in body.items() if k != "$ref"}}
-    body = _strict(body, root, "")
+    body = _strict(body, root, "", inside)
     if defs:
         body["$defs"] = defs
     return body
 
 
-def _strict(node: dict[str, Any], root: dict[str, Any], where: str) -> dict[str, Any]:
+# Keywords strict mode does not take and that say nothing the model must know: dropped, not noted.
+_DROPPED = ("default", "discriminator", "examples")
+
+
+def _strict(
+    node: dict[str, Any], root: dict[str, Any], where: str, inlining: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     at = where or "the root"
-    if "$ref" in node and len(node) > 1:  # strict mode takes no keywords beside a $ref: inline it
-        merged = {**_resolve(node, root), **{k: v for k, v in node.items() if k != "$ref"}}
-        return _strict(merged, root, where)
+    if "$ref" in node and len(node) > 1:
+        # Strict mode takes no keywords beside a $ref. Those it drops anyway (a default, as in
+        # `manager: "Employee" = None`) leave the $ref as it is; others are kept by inlining the
+        # definition, which a definition that refers back to itself cannot be.
+        ref = node["$ref"]
+        rest = {k: v for k, v in node.items() if k != "$ref" and k not in _DROPPED}
+        if not rest:
+            return {"$ref": ref}
+        if ref in inlining:
+            keys = ", ".join(sorted(rest))
+            raise SchemaError(f"a recursive reference with {keys} beside it at {at}")
+        merged = {**_resolve(node, root), **rest}
+        return _strict(merged, root, where, inlining | {ref})
     if "allOf" in node:
         if len(node["allOf"]) != 1:
             raise SchemaError(f"allOf with several schemas at {at}")
         rest = {k: v for k, v in node.items() if k != "allOf"}
-        return _strict({**node["allOf"][0], **rest}, root, where)
+        return _strict({**node["allOf"][0], **rest}, root, where, inlining)
     if "oneOf" in node:  # pydantic's discriminated unions; anyOf means the same for disjoint members
         node = {
             **{k: v for k, v in node.items() if k not in ("oneOf", "discriminator")},
@@ -198,7 +216,7 @@ def _strict(node: dict[str, Any], root: dict[str, Any], where: str) -> dict[str,
     for key, value in node.items():
         if key in _KEYWORDS and (key != "format" or value in _FORMATS):
             out[key] = value
-        elif key not in ("default", "discriminator", "examples"):
+        elif key not in _DROPPED:
             extra[key] = value
     if not any(k in out for k in ("type", "anyOf", "enum", "const", "$ref")):
         raise SchemaError(f"a value of any type at {at} (Any, or a type with no JSON schema)")
@@ -213,11 +231,18 @@ def _strict(node: dict[str, Any], root: dict[str, Any], where: str) -> dict[str,
             raise SchemaError(
                 f"an object with free-form keys at {at} (a dict, or a model with extra='allow')"
             )
-        out["properties"] = {k: _strict(v, root, f"{where}/{k}") for k, v in props.items()}
+        out["properties"] = {k: _strict(v, root, f"{where}/{k}", inlining) for k, v in props.items()}
+        for k, v in out["properties"].items():
+            # Strict mode requires every property: an object that must hold itself never ends.
+            if set(v) == {"$ref"} and v["$ref"] in inlining:
+                raise SchemaError(
+                    f"a required reference to the object inside itself at {where}/{k}: strict mode "
+                    "requires every field, so no answer could end (make the field optional: `X | None`)"
+                )
         out["required"] = list(props)
         out["additionalProperties"] = False
     if "items" in out:
-        out["items"] = _strict(out["items"], root, f"{where}/items")
+        out["items"] = _strict(out["items"], root, f"{where}/items", inlining)
     if "anyOf" in out:
-        out["anyOf"] = [_strict(m, root, where) for m in out["anyOf"]]
+        out["anyOf"] = [_strict(m, root, where, inlining) for m in out["anyOf"]]
     return out
