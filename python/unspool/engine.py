@@ -144,6 +144,18 @@ class Engine(Validation):
                 self._raised = False
                 if sys.getrecursionlimit() == raised:  # (unless another thread changed it since)
                     sys.setrecursionlimit(limit)
+        repeated = self.parser._take_repeated()
+        if repeated:
+            # A key came again in these dicts: its earlier member was removed and the later value
+            # added at the end, so what was taken in is out of date. Their frames take every member in
+            # again (rare: a closed container among them is validated again from its text).
+            ids = {id(d) for d in repeated}
+            for f in self.frames:
+                if id(f.raw) in ids:
+                    f.n = 0
+                    f.done.clear()
+                    f.open_key = MISSING
+            self._path = _TOUCHED
         if self.parser._touched and self.frames:
             # The core moved the innermost frame on by itself (see `_fast`): its open member and specs
             # as recorded here are out of date, so they are remade.

@@ -131,6 +131,10 @@ pub(super) struct Builder {
     pub(super) spares: Spares,
     /// Recent object keys' `str`s, for keys written again.
     pub(super) keys: Keys,
+    /// Open dicts in which a key came again since the partial layer last looked (see `repeat`), kept
+    /// only for it (`track_repeats`).
+    pub(super) repeated: Vec<Py<PyDict>>,
+    pub(super) track_repeats: bool,
 }
 
 pub(super) struct PySink<'a, 'py> {
@@ -242,6 +246,8 @@ impl Builder {
             grow: true,
             spares: Spares::default(),
             keys: Keys::default(),
+            repeated: Vec::new(),
+            track_repeats: false,
         }
     }
 
@@ -280,6 +286,31 @@ impl Builder {
                         d.bind(py).set_item(key.into_bound(py), obj)?;
                     }
                     Node::List(l) => l.bind(py).append(obj)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// For the partial layer (`track_repeats`): a key that comes again in the innermost dict has its
+    /// earlier member removed now, so that the later value (the one `json.loads` keeps) is added at
+    /// the end, as a new member is. Replaced in place, it would change a member the layer took in
+    /// already, behind its count of members taken; the dict is recorded in `repeated` for the layer
+    /// to take its members in again. (A plain `Parser` replaces it in place, as `json.loads` does.)
+    pub(super) fn repeat(&mut self, key: &Bound<'_, PyString>) -> PyResult<()> {
+        if !self.track_repeats {
+            return Ok(());
+        }
+        if let Some(Frame {
+            obj: Node::Dict(d), ..
+        }) = self.frames.last()
+        {
+            let d = d.bind(key.py());
+            if d.contains(key)? {
+                d.del_item(key)?;
+                self.changed = true;
+                if !self.repeated.iter().any(|r| r.is(d)) {
+                    self.repeated.push(d.clone().unbind());
                 }
             }
         }
@@ -512,6 +543,8 @@ impl Sink for PySink<'_, '_> {
         };
         match made {
             Ok(k) => {
+                let r = self.b.repeat(&k);
+                self.record(r);
                 if let Some(f) = self.b.frames.last_mut() {
                     f.key = Some(k.unbind());
                 }

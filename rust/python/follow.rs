@@ -150,7 +150,11 @@ impl State {
         let Some(fast) = self.follow.fast.as_mut() else {
             return Ok(None);
         };
-        if self.parser.is_complete() || self.builder.containers != fast.containers {
+        // (A key that came again: the engine takes the dict's members in again.)
+        if self.parser.is_complete()
+            || self.builder.containers != fast.containers
+            || !self.builder.repeated.is_empty()
+        {
             return Ok(None);
         }
         let top = match self.builder.frames.last().map(|f| &f.obj) {
@@ -251,6 +255,7 @@ impl State {
     /// structure moved on (a key, value or container), which returns the new partial or `unchanged`.
     pub(super) fn hook(&mut self, parts: Py<PyList>, settle: Py<PyAny>, unchanged: Py<PyAny>) {
         self.builder.grow = false;
+        self.builder.track_repeats = true;
         self.follow.parts = Some(parts);
         self.follow.settle = Some(settle);
         self.follow.unchanged = Some(unchanged);
@@ -322,7 +327,9 @@ impl State {
                 parts.bind(py).append(chunk)?;
             }
             let before = this.builder.events;
-            if !this.feed(py, chunk)? {
+            // A chunk that only closes containers (a lone `}`) changes nothing visible in the raw
+            // value, but its parts have closed: the engine must see that at once.
+            if !this.feed(py, chunk)? && this.builder.events == before {
                 return none();
             }
             if this.builder.events == before {

@@ -238,6 +238,13 @@ impl PyParser {
         self.state()?.follow(specs, text, hold, fast)
     }
 
+    /// The open dicts in which a key came again since the last call (their earlier member was
+    /// removed, and the later value added at the end): the partial layer takes their members in again.
+    #[pyo3(name = "_take_repeated")]
+    fn take_repeated(&self) -> PyResult<Vec<Py<PyDict>>> {
+        Ok(std::mem::take(&mut self.state()?.builder.repeated))
+    }
+
     /// Whether the core took in a structural change itself since the last `_follow` (then the engine's
     /// record of its innermost frame's open member is out of date).
     #[getter(_touched)]
