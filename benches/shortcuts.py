@@ -31,6 +31,8 @@ CONFIGS = {"tuned": "", "portable": "1", **{f"no {n}": n for n in NAMES}}
 
 def child(repeats: int) -> None:
     import unspool
+    from partial_ratios import stream_run
+    from ratios import unspool_run
     from timing import best
     from workload import Catalog, catalog_doc, products_for_bytes, renew, token_chunks
 
@@ -39,18 +41,10 @@ def child(repeats: int) -> None:
     small = token_chunks(catalog_doc(products_for_bytes(100_000)))
     big = token_chunks(catalog_doc(products_for_bytes(1_000_000)))
 
-    def feed() -> object:
-        p = unspool.Parser()
-        for c in chunks:
-            p.feed(c)
-            p.value
-        return p.finish()
+    feed = unspool_run(chunks)
 
     def stream(cs: list[str]) -> object:
-        s = unspool.stream(cs, response_model=Catalog)
-        for _partial in s:
-            pass
-        return s.get_final_response()
+        return stream_run(cs)()
 
     def fresh() -> None:
         for c in (chunks, small, big):
