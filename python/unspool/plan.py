@@ -252,11 +252,31 @@ class ListNode(ContainerNode):
 
 
 class DictNode(ListNode):
+    def __init__(self, tp: Any, item: Node, plain: bool, key: Any = str) -> None:
+        super().__init__(tp, item, plain)
+        # Keys of any type but `str` (an enum, `int`, a date, an annotated `str`) are validated when
+        # the dict closes, as JSON strings, as `validate_json` validates them.
+        self.keys: TypeAdapter[Any] | None = None if key in (str, Any) else TypeAdapter(key)
+
     def empty(self) -> Any:
         return {}
 
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
         return Frame(self, raw, {}) if type(raw) is dict else None
+
+    def finish(self, frame: Frame, v: Validation) -> Any:
+        done = super().finish(frame, v)
+        if self.keys is None or id(done) in v.invalid or type(done) is not dict:
+            return done
+        import json
+
+        try:
+            keys = [self.keys.validate_json(json.dumps(k), strict=v.strict, context=v.context) for k in done]
+        except ValidationError as e:  # the final error is pydantic's own, for the whole text
+            v.errors.append(e)
+            v.invalid.add(id(done))
+            return done
+        return dict(zip(keys, done.values(), strict=True))
 
 
 @dataclass
@@ -635,7 +655,8 @@ def _compile(tp: Any, meta: list[Any]) -> Node:
         return ListNode(full, item, plain=origin is list and not constraints)
     if origin in (dict, typing.Dict, typing.Mapping) or inner is dict:  # noqa: UP006
         value = _compile(args[1], []) if len(args) == 2 else AnyNode(Any)
-        return DictNode(full, value, plain=origin is dict and not constraints)
+        key = args[0] if len(args) == 2 else str
+        return DictNode(full, value, plain=origin is dict and not constraints, key=key)
     if inner is str:
         return Text(full, constrained=bool(constraints))
     if origin is Literal:
