@@ -711,7 +711,11 @@ def _compile_model(model: type[BaseModel]) -> ModelNode:
     not_null = []
     for name, info in model.model_fields.items():
         key = _json_key(name, info, gen)
-        fnode = _compile(info.annotation, list(info.metadata))
+        meta = list(info.metadata)
+        if info.discriminator is not None:
+            # pydantic lifts `Field(discriminator=...)` out of the annotation onto the field itself.
+            meta.append(Field(discriminator=info.discriminator))
+        fnode = _compile(info.annotation, meta)
         fp = FieldPlan(name, fnode, any(m is NotNull for m in info.metadata), _empty_for(info, fnode))
         node.fields[key] = fp
         if model.model_config.get("populate_by_name") or model.model_config.get("validate_by_name"):
