@@ -742,9 +742,11 @@ def _json_key(name: str, info: FieldInfo, gen: Any) -> str:
 
 def _empty_for(info: FieldInfo, node: Node) -> Callable[[], Any]:
     """A new value of what a field shows before its value arrives (never the model's own default object:
-    like pydantic, each call copies the default or calls the `default_factory`)."""
+    like pydantic, each call copies the default; None for a `default_factory`)."""
     if info.default_factory is not None:
-        return info.default_factory  # type: ignore[return-value]
+        # Its value is not known until its object closes (a factory may take the validated data, and
+        # is called once per object, by the validation): until then it reads as None.
+        return lambda: None
     if not info.is_required():
         return lambda: info.get_default(call_default_factory=False)  # a copy (pydantic's smart deepcopy)
     e = node.empty()
