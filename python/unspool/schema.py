@@ -7,7 +7,7 @@ import json
 import re
 import weakref
 from dataclasses import dataclass
-from typing import Any, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_model
 
@@ -148,7 +148,10 @@ def _response_schema(response_model: Any) -> ResponseSchema:
 
 
 def _name(response_model: Any) -> str:
-    """A schema name the API accepts (`^[a-zA-Z0-9_-]{1,64}$`): `Idea`, `list_Idea`, ..."""
+    """A schema name the API accepts (`^[a-zA-Z0-9_-]{1,64}$`): `Idea`, `list_Idea`,
+    `Optional_Union_Cat_Dog` (an `Annotated` type is named by the type it annotates)..."""
+    while get_origin(response_model) is Annotated:
+        response_model = get_args(response_model)[0]
     # `list[Idea]` is an instance of `type` on Python 3.10, named plain "list": only classes count.
     plain_class = isinstance(response_model, type) and get_origin(response_model) is None
     raw = getattr(response_model, "__name__", None) if plain_class else None
@@ -177,7 +180,81 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
     body = _strict(body, root, "", inside)
     if defs:
         body["$defs"] = defs
+    _check_limits(body)
     return body
+
+
+# Structured Outputs' published limits on a schema: checked here, so that a schema past one fails
+# with `SchemaError` before the request rather than as a 400 from the API.
+_MAX_DEPTH = 10  # objects nested, the root's included
+_MAX_PROPERTIES = 5000
+_MAX_ENUM_VALUES = 1000
+_MAX_STRING_SIZE = 120_000  # property and definition names, enum and const values, in characters
+_LARGE_ENUM = 250  # an enum with more values than this...
+_LARGE_ENUM_SIZE = 15_000  # ...may hold this many characters of string values at most
+
+
+def _check_limits(schema: dict[str, Any]) -> None:
+    """`SchemaError` if `schema` passes one of Structured Outputs' limits."""
+    defs = schema.get("$defs", {})
+    counts = {"properties": 0, "enum": 0, "chars": sum(len(n) for n in defs)}
+
+    def subs(node: dict[str, Any]) -> list[Any]:
+        return [*node.get("properties", {}).values(), node.get("items"), *node.get("anyOf", [])]
+
+    def count(node: Any) -> None:
+        """Counts what `node` holds itself (each definition once: a `$ref` is not followed)."""
+        if not isinstance(node, dict):
+            return
+        props = node.get("properties", {})
+        counts["properties"] += len(props)
+        counts["chars"] += sum(len(k) for k in props)
+        values = node.get("enum", [])
+        counts["enum"] += len(values)
+        size = sum(len(v) for v in values if isinstance(v, str))
+        counts["chars"] += size + (len(node["const"]) if isinstance(node.get("const"), str) else 0)
+        if len(values) > _LARGE_ENUM and size > _LARGE_ENUM_SIZE:
+            raise SchemaError(
+                f"an enum of {len(values)} values with {size:,} characters: strict mode takes at most "
+                f"{_LARGE_ENUM_SIZE:,} characters in an enum of more than {_LARGE_ENUM} values"
+            )
+        for sub in subs(node):
+            count(sub)
+
+    below: dict[str, int] = {}
+
+    def nesting(node: Any, seen: frozenset[str]) -> int:
+        """How many objects deep `node` nests (a recursive reference adds nothing: the model decides)."""
+        if not isinstance(node, dict):
+            return 0
+        if "$ref" in node:
+            name = node["$ref"].rsplit("/", 1)[-1]
+            if name in seen:
+                return 0
+            if name not in below:
+                below[name] = nesting(defs.get(name), seen | {name})
+            return below[name]
+        inner = max((nesting(sub, seen) for sub in subs(node)), default=0)
+        return inner + (node.get("type") == "object")
+
+    count({k: v for k, v in schema.items() if k != "$defs"})
+    for d in defs.values():
+        count(d)
+    depth = nesting(schema, frozenset())
+    if depth > _MAX_DEPTH:
+        raise SchemaError(
+            f"objects nested {depth} deep: strict mode takes at most {_MAX_DEPTH} (a root that is no "
+            "object is sent inside an envelope object, which counts as one)"
+        )
+    for what, limit in (("properties", _MAX_PROPERTIES), ("enum", _MAX_ENUM_VALUES)):
+        if counts[what] > limit:
+            label = "properties" if what == "properties" else "enum values"
+            raise SchemaError(f"{counts[what]:,} {label} in all: strict mode takes at most {limit:,}")
+    if counts["chars"] > _MAX_STRING_SIZE:
+        raise SchemaError(
+            f"{counts['chars']:,} characters of names and enum values: strict mode takes at most "
+            f"{_MAX_STRING_SIZE:,}"
+        )
 
 
 # Keywords strict mode does not take and that say nothing the model must know: dropped, not noted.
@@ -230,6 +307,11 @@ def _strict(
         if props is None or isinstance(out.get("additionalProperties"), dict):
             raise SchemaError(
                 f"an object with free-form keys at {at} (a dict, or a model with extra='allow')"
+            )
+        if out.get("additionalProperties") is True:
+            raise SchemaError(
+                f"a model with extra='allow' at {at}: strict mode sends additionalProperties: false, so "
+                "the model could never send the extra keys (use mode='json' or 'tools', or extra='ignore')"
             )
         out["properties"] = {k: _strict(v, root, f"{where}/{k}", inlining) for k, v in props.items()}
         for k, v in out["properties"].items():
