@@ -110,15 +110,10 @@ class Engine(Validation):
             frame = node.frame(raw, None) if type(raw) in (list, dict) else None
             if frame is None:
                 return node.close(raw, self)
-        if frame.node is node or not isinstance(node, UnionNode):
+        if frame.node is node or not isinstance(node, UnionNode) or len(node.members) == 1:
             return frame.node.finish(frame, self)
-        # A plain union streamed as the first member that fit the keys so far; if the whole value
-        # does not fit that member, the union as a whole decides, as pydantic would.
-        n = len(self.errors)
-        value = frame.node.finish(frame, self)
-        if len(self.errors) == n and id(value) not in self.invalid:
-            return value
-        del self.errors[n:]
+        # A plain union streamed as the first member that fit the keys so far; the whole value is
+        # the union's to decide, as pydantic's smart mode does (another member may fit it better).
         return node.close(raw, self)
 
     def refused(self, error: Exception) -> bool:

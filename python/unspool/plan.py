@@ -7,6 +7,7 @@ atom that appears only once whole and valid) and how to validate the value once 
 from __future__ import annotations
 
 import enum
+import json
 import types
 import typing
 from collections.abc import Callable
@@ -91,8 +92,6 @@ class Node:
         """
         try:
             if v.strict and as_json:
-                import json
-
                 return self.adapter.validate_json(json.dumps(raw), strict=True, context=v.context)
             return self.adapter.validate_python(raw, context=v.context, strict=v.strict)
         except ValidationError as e:
@@ -268,8 +267,6 @@ class DictNode(ListNode):
         done = super().finish(frame, v)
         if self.keys is None or id(done) in v.invalid or type(done) is not dict:
             return done
-        import json
-
         try:
             keys = [self.keys.validate_json(json.dumps(k), strict=v.strict, context=v.context) for k in done]
         except ValidationError as e:  # the final error is pydantic's own, for the whole text
@@ -528,7 +525,14 @@ class UnionNode(Node):
             return None
         if len(self.members) == 1:
             return v.closed(self.members[0], raw)
-        return self.validate(raw, v)
+        # From its JSON text: smart mode's choice between members depends on what input it judges
+        # (a JSON string is an exact `str`, and a lax `int`), as `validate_json` judges it.
+        try:
+            return self.adapter.validate_json(json.dumps(raw), strict=v.strict, context=v.context)
+        except ValidationError as e:
+            v.errors.append(e)
+            v.invalid.add(id(raw))
+            return raw
 
 
 class Discriminated(Node):
