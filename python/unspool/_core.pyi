@@ -4,6 +4,7 @@ from typing import Any, final
 from pydantic import BaseModel
 
 __all__ = [
+    "HIDDEN",
     "DictLevel",
     "InnerFrame",
     "ListLevel",
@@ -18,6 +19,9 @@ __all__ = [
     "__version__",
 ]
 __version__: str
+
+# What `closed` returns for a member that closed invalid: `InnerFrame.take_in` leaves it out.
+HIDDEN: object
 
 # The partial layer's records (see `unspool.plan`): one level of a snapshot's open path each, and the
 # innermost frame the core takes scalar members in for. Checked when made (TypeError on a wrong type).
@@ -81,7 +85,13 @@ class RootModelLevel:
 @final
 class Member:
     def __new__(
-        cls, name: str | None, as_is: tuple[type, ...], streams_text: bool, node: Any, /
+        cls,
+        name: str | None,
+        as_is: tuple[type, ...],
+        streams_text: bool,
+        node: Any,
+        /,
+        limit: int | None = None,
     ) -> Member: ...
     @property
     def name(self) -> str | None: ...
@@ -89,6 +99,8 @@ class Member:
     def as_is(self) -> tuple[type, ...]: ...
     @property
     def streams_text(self) -> bool: ...
+    @property
+    def limit(self) -> int | None: ...
     @property
     def node(self) -> Any: ...
 
@@ -150,6 +162,7 @@ class Parser:
         text: bool,
         hold: bool,
         fast: InnerFrame | None = None,
+        limit: int | None = None,
     ) -> None: ...
     @property
     def _touched(self) -> bool: ...

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from ._core import InnerFrame, ModelLevel, Parser, same_partial
 from .errors import IncompleteOutputError
 from .plan import (
+    HIDDEN,
     MISSING,
     Frame,
     Level,
@@ -28,6 +29,8 @@ from .plan import (
     compile_plan,
     holds_back,
 )
+
+_dumps = json.dumps
 
 __all__ = ["Engine"]
 
@@ -80,6 +83,12 @@ class Engine(Validation):
         self._specs: list[Level] = []
         self._text = False
         self._may_hold = False
+        # The open string's `max_length` (see `Node.max_length`), and what went past its limit while
+        # open: hidden from then on, its error recorded once (see `_over_limit`).
+        self._limit: int | None = None
+        self._past: set[int] = set()  # ids of open lists and dicts
+        self._past_text: Node | None = None  # the node of the open string
+        self._bounded = False  # whether an open list or dict has a `max_length`
 
     @property
     def partial(self) -> Any:
@@ -105,6 +114,17 @@ class Engine(Validation):
 
     # Validation: closing a child reuses its frame when it had one.
     def closed(self, node: Node, raw: Any) -> Any:
+        if (node is self._past_text and type(raw) is str) or (self._past and id(raw) in self._past):
+            # It went past its limit while open: hidden since, its error recorded then.
+            self._past_text = None
+            self._past.discard(id(raw))
+            errors = len(self.errors)
+            value = self._closed_value(node, raw)
+            del self.errors[errors:]
+            return HIDDEN if value is not HIDDEN else value
+        return self._closed_value(node, raw)
+
+    def _closed_value(self, node: Node, raw: Any) -> Any:
         frame = self._closed.pop(id(raw), None)
         if frame is None or frame.raw is not raw:
             frame = node.frame(raw, None) if type(raw) in (list, dict) else None
@@ -157,7 +177,7 @@ class Engine(Validation):
             self._path = _TOUCHED
             self.frames[-1].open_key = MISSING
         snap = self._update()
-        self.parser._follow(self._specs, self._text, self._may_hold, self._fast())
+        self.parser._follow(self._specs, self._text, self._may_hold, self._fast(), self._limit)
         if snap is _SNAPSHOT:  # built from the levels just handed over, read once
             snap = self.parser._snapshot(self._text)
         if snap is MISSING or same_partial(snap, self.partial):  # e.g. a part closed as it was shown
@@ -174,7 +194,7 @@ class Engine(Validation):
         node = f.node
         if type(node) is ModelNode:
             return InnerFrame(f, f.raw, f.done, f.n, self.closed, fields=node.fast_fields)
-        if type(node) is ListNode:
+        if type(node) is ListNode and node.max_length is None:  # (a bounded one is counted here)
             return InnerFrame(f, f.raw, f.done, f.n, self.closed, item=node.item_member)
         return None
 
@@ -187,12 +207,16 @@ class Engine(Validation):
             self._final = self.closed(self.plan, parser._value)
             self._closed.clear()
             self._text = False
-            snap = self._final
+            # A root that closed invalid itself is hidden: the last partial stays (`finish` raises).
+            snap = self._final if self._final is not HIDDEN else MISSING
         else:
             path = parser.open_path
             if path is None:  # a top-level scalar still being read
                 return MISSING
-            self._walk(parser._value, path)
+            root = parser._value
+            self._walk(root, path)
+            if self._limit is not None or self._bounded:
+                self._over_limit(root, path)
             snap = _SNAPSHOT
         return snap
 
@@ -241,7 +265,9 @@ class Engine(Validation):
         f.open_key = key
         f.specs = f.node.specs(f, key)
         self._specs = self._specs[:cut] + f.specs
-        self._text = type(value) is str and f.node.child(f, key).streams_text
+        child = f.node.child(f, key)
+        self._text = type(value) is str and child.streams_text and child is not self._past_text
+        self._limit = child.max_length if self._text else None
 
     def _rewalk(self, root: Any, path: tuple[Any, ...]) -> None:
         self._path = path
@@ -253,6 +279,8 @@ class Engine(Validation):
         depth = len(path)
         i = kept = 0
         while type(raw) in (dict, list):
+            if self._past and id(raw) in self._past:
+                break  # past its limit while open: hidden
             open_key = path[i] if i < depth else None
             f = old[i] if i < len(old) else None
             if f is None or f.raw is not raw:
@@ -286,8 +314,41 @@ class Engine(Validation):
         for f in frames:
             specs += f.specs
         self._specs = specs
-        self._text = type(raw) is str and len(frames) == depth and node.streams_text
+        self._text = (
+            type(raw) is str and len(frames) == depth and node.streams_text and node is not self._past_text
+        )
+        self._limit = node.max_length if self._text else None
+        self._bounded = any(f.node.max_length is not None for f in frames)
         self._may_hold = self._holds and any(type(s) is ModelLevel and s.not_null for s in specs)
+
+    def _over_limit(self, root: Any, path: tuple[Any, ...]) -> None:
+        """Hides an open value that went past its `max_length`: invalid from now on, whatever follows.
+
+        Its error (pydantic's own, for the value as it stands) is recorded at once, so `fail_fast` stops
+        the stream now; when the value closes, it is not recorded again.
+        """
+        if self._text and self._limit is not None:
+            f = self.frames[-1]
+            key = path[len(self.frames) - 1]
+            if len(f.raw[key]) > self._limit:
+                node = f.node.child(f, key)
+                self._record_past(node, f.raw[key])
+                self._past_text = node
+                self._text = False
+                self._limit = None
+        for f in self.frames:
+            limit = f.node.max_length
+            if limit is not None and type(f.raw) in (list, dict) and len(f.raw) > limit:
+                self._record_past(f.node, f.raw)
+                self._past.add(id(f.raw))
+                self._rewalk(root, path)  # the frames stop above it
+                return
+
+    def _record_past(self, node: Node, value: Any) -> None:
+        try:
+            node.adapter.validate_json(_dumps(value), strict=self.strict, context=self.context)
+        except ValidationError as e:
+            self.errors.append(e)
 
     def finish(self) -> Any:
         """Ends the input: the fully validated object, or raises (see `Stream.get_final_response`)."""
@@ -309,7 +370,7 @@ class Engine(Validation):
                     f"the output ended before the JSON value did: {e}", partial=self.partial, text=self.text
                 ) from e
             self._settle()
-        if self.errors or self._final is MISSING:
+        if self.errors or self._final is MISSING or self._final is HIDDEN:
             # Exactly pydantic's error for the whole document, as `validate_json` words it.
             text = self.text if not self._lenient else json.dumps(self.parser._value)
             adapter = TypeAdapter(self.response_model)

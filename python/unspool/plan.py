@@ -14,17 +14,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, RootModel, SkipValidation, TypeAdapter, ValidationError, create_model
+import annotated_types
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PydanticUserError,
+    RootModel,
+    SkipValidation,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+)
 from pydantic.fields import FieldInfo
 
-from ._core import DictLevel, InnerFrame, ListLevel, Member, ModelLevel, RootModelLevel, build_partial
+from ._core import HIDDEN, DictLevel, InnerFrame, ListLevel, Member, ModelLevel, RootModelLevel, build_partial
 from .markers import Done, NotNull
 from .partial import SharedSet, forget_partial_class, partial_class, shown_before_arrival, slot_setters
 
 # One level of a snapshot's open path, as the core's `build_partial` takes it.
 Level = ModelLevel | ListLevel | DictLevel | RootModelLevel
 
-__all__ = ["MISSING", "Node", "compile_plan", "holds_back"]
+__all__ = ["HIDDEN", "MISSING", "Node", "compile_plan", "holds_back"]
 
 
 class _Missing:
@@ -39,20 +50,28 @@ MISSING: Any = _Missing()
 class Frame:
     """One open container on the open path, with the values of its children that have closed."""
 
-    __slots__ = ("node", "raw", "done", "n", "open_key", "specs")
+    __slots__ = ("node", "raw", "done", "n", "open_key", "specs", "failed")
 
     def __init__(self, node: Node, raw: Any, done: Any) -> None:
         self.node = node
         self.raw = raw
         self.done = done  # list (lists) or dict (objects) of finished children
         self.n = 0  # raw members already looked at
+        # A member closed invalid and was left out of `done` (see `InnerFrame.take_in`): this container
+        # cannot validate, and its error is recorded already.
+        self.failed = False
         # This level's snapshot specs, kept while its open child stays the same.
         self.open_key: Any = MISSING
         self.specs: list[Level] = []
 
 
 class Validation:
-    """What closes need from the engine: where to record errors, and pydantic's options."""
+    """What closes need from the engine: where to record errors, and pydantic's options.
+
+    A part that closes invalid returns `HIDDEN` (its error recorded): its parent leaves it out, so a field
+    reads as its placeholder and a list loses the element. The parent itself stays visible, unvalidated,
+    and its id goes in `invalid`, so that its own parent does not validate it either.
+    """
 
     errors: list[ValidationError]
     context: Any
@@ -70,6 +89,13 @@ class Node:
     # JSON values of these types already are their validated value (plain int, bool, str...).
     as_is: tuple[type, ...] = ()
 
+    # The enclosing model's configuration, where it changes how values validate (see `_config_for`).
+    config: ConfigDict | None = None
+    # The most characters (a string) or members (a list or dict) the value may have: past it, an open
+    # value is invalid at once (see `Engine._over_limit`). None if unbounded, or if what is validated
+    # is not the text as it stands (whitespace stripped, a "before" validator).
+    max_length: int | None = None
+
     def __init__(self, tp: Any) -> None:
         self.tp = tp
         self._adapter: TypeAdapter[Any] | None = None
@@ -77,7 +103,7 @@ class Node:
     @property
     def adapter(self) -> TypeAdapter[Any]:
         if self._adapter is None:
-            self._adapter = TypeAdapter(self.tp)
+            self._adapter = _adapter(self.tp, self.config)
         return self._adapter
 
     def empty(self) -> Any:
@@ -85,19 +111,19 @@ class Node:
         return None
 
     def validate(self, raw: Any, v: Validation, *, as_json: bool = True) -> Any:
-        """The validated value of a closed `raw`; on failure the raw value, with the error recorded.
+        """The validated value of a closed `raw`; on failure `HIDDEN`, with the error recorded.
 
-        Strict mode validates the JSON text of `raw` (strictness differs between JSON and Python input),
-        unless `as_json` is False: `raw` then holds validated objects already (a RootModel's root).
+        It validates the JSON text of `raw`, as `validate_json` does (JSON mode: validators see
+        `info.mode == 'json'`, bytes follow `val_json_bytes`, strictness judges JSON input), unless
+        `as_json` is False: `raw` then holds validated objects already (a RootModel's root).
         """
         try:
-            if v.strict and as_json:
-                return self.adapter.validate_json(json.dumps(raw), strict=True, context=v.context)
+            if as_json:
+                return self.adapter.validate_json(_dumps(raw), strict=v.strict, context=v.context)
             return self.adapter.validate_python(raw, context=v.context, strict=v.strict)
         except ValidationError as e:
             v.errors.append(e)
-            v.invalid.add(id(raw))
-            return raw
+            return HIDDEN
 
     def trusted(self, raw: Any) -> bool:
         """True if the JSON value already is its validated value (no call into pydantic needed)."""
@@ -182,7 +208,7 @@ class ContainerNode(Node):
         """How the core takes in a member that closed (every member has the same node)."""
         if self._item_member is None:
             item = self.child(Frame(self, [], []), None)
-            self._item_member = Member(None, item.as_is, item.streams_text, item)
+            self._item_member = Member(None, item.as_is, item.streams_text, item, _text_limit(item))
         return self._item_member
 
     def sync(self, frame: Frame, open_key: Any, v: Validation) -> None:
@@ -243,11 +269,12 @@ class ListNode(ContainerNode):
         _sync_members(frame, self, None, v)
         done = frame.done
         values = done.values() if type(done) is dict else done
-        if v.invalid and any(id(x) in v.invalid for x in values):
+        if frame.failed or (v.invalid and any(id(x) in v.invalid for x in values)):
             v.invalid.add(id(done))
             return done
-        # Validating items that are instances would run their "after" validators a second time.
-        return done if self.plain else self.validate(done, v)
+        # A plain list is its validated items. Anything else (constraints, sets, tuples) is validated
+        # again as a whole from its JSON text, as `validate_json` sees it.
+        return done if self.plain else self.validate(frame.raw, v)
 
 
 class DictNode(ListNode):
@@ -255,7 +282,17 @@ class DictNode(ListNode):
         super().__init__(tp, item, plain)
         # Keys of any type but `str` (an enum, `int`, a date, an annotated `str`) are validated when
         # the dict closes, as JSON strings, as `validate_json` validates them.
-        self.keys: TypeAdapter[Any] | None = None if key in (str, Any) else TypeAdapter(key)
+        self.key = key
+        self._keys: TypeAdapter[Any] | None = None
+
+    @property
+    def keys(self) -> TypeAdapter[Any] | None:
+        """What validates keys, or None when they are taken as they are (`str` keys, unconfigured)."""
+        if self.key in (str, Any) and not _changes_values(self.config):
+            return None
+        if self._keys is None:
+            self._keys = _adapter(self.key, self.config)
+        return self._keys
 
     def empty(self) -> Any:
         return {}
@@ -268,11 +305,10 @@ class DictNode(ListNode):
         if self.keys is None or id(done) in v.invalid or type(done) is not dict:
             return done
         try:
-            keys = [self.keys.validate_json(json.dumps(k), strict=v.strict, context=v.context) for k in done]
+            keys = [self.keys.validate_json(_dumps(k), strict=v.strict, context=v.context) for k in done]
         except ValidationError as e:  # the final error is pydantic's own, for the whole text
             v.errors.append(e)
-            v.invalid.add(id(done))
-            return done
+            return HIDDEN
         return dict(zip(keys, done.values(), strict=True))
 
 
@@ -305,6 +341,7 @@ class ModelNode(Node):
     _fast_fields: dict[str, Member] | None = None
     _keys_are_names: bool | None = None
     _shallow_validator: Any = None
+    _whole: bool | None = None
 
     def empty(self) -> Any:
         return None
@@ -322,7 +359,7 @@ class ModelNode(Node):
         the fields that close as scalars by itself (see `Engine._fast`)."""
         if self._fast_fields is None:
             self._fast_fields = {
-                key: Member(fp.name, fp.node.as_is, fp.node.streams_text, fp.node)
+                key: Member(fp.name, fp.node.as_is, fp.node.streams_text, fp.node, _text_limit(fp.node))
                 for key, fp in self.fields.items()
             }
         return self._fast_fields
@@ -363,9 +400,13 @@ class ModelNode(Node):
     def finish(self, frame: Frame, v: Validation) -> Any:
         self.sync(frame, None, v)
         done = frame.done
-        if v.invalid and any(id(x) in v.invalid for x in done.values()):
+        if frame.failed or (v.invalid and any(id(x) in v.invalid for x in done.values())):
             # A part already failed and its error is recorded: the same cause is not recorded again.
             return self._shown_invalid(frame, v)
+        if self.whole:
+            # Validators or settings that see the input: exactly what `validate_json` gives this
+            # object's JSON text (its children validate again, for this value only).
+            return self.validate(frame.raw, v)
         try:
             if self.keys_are_names:
                 data = {**frame.raw, **done}
@@ -381,10 +422,31 @@ class ModelNode(Node):
             return obj
         except ValidationError as e:
             v.errors.append(e)
-            return self._shown_invalid(frame, v)
+            return HIDDEN
+
+    @property
+    def whole(self) -> bool:
+        """True if this model validates from its own JSON text when it closes.
+
+        Its validators may look at the input (a "before" model validator gets the JSON data, any
+        validator may read `info.mode`), a field may be found by `AliasChoices`/`AliasPath`, or strict
+        config judges JSON input: the shallow twin, which takes validated children as they are, would
+        not give exactly what `validate_json` gives. Plain models (the common case) take the shallow
+        route: nothing is validated twice.
+        """
+        if self._whole is None:
+            self._whole = bool(
+                _has_validators(self.tp)
+                or self.tp.model_config.get("strict")
+                or any(
+                    not isinstance(info.validation_alias, (str, type(None)))
+                    for info in self.tp.model_fields.values()
+                )
+            )
+        return self._whole
 
     def _shown_invalid(self, frame: Frame, v: Validation) -> Any:
-        """A closed object that failed validation: shown unvalidated, as its partial class."""
+        """A closed object with a part that closed invalid: shown unvalidated, as its partial class."""
         shown = build_partial(self.specs(frame, None), None)
         if shown is None:  # held back by a NotNull field: shown anyway, it has closed
             s = self.specs(frame, None)[0]
@@ -393,6 +455,10 @@ class ModelNode(Node):
             shown = build_partial([unheld], None)
         v.invalid.add(id(shown))
         return shown
+
+    @property
+    def forbids_extra(self) -> bool:
+        return bool(self.tp.model_config.get("extra") == "forbid")
 
     @property
     def keys_are_names(self) -> bool:
@@ -413,26 +479,12 @@ class ModelNode(Node):
         if self._shallow is None:
             # A field that arrived was validated when it closed (its annotation's constraints and
             # validators included), so the twin takes it as it is: validating it again ran an annotated
-            # validator twice. The model's own field and model validators still run. A field is still
-            # validated here when its value may not have been: a default with `validate_default`, a
-            # value found through `AliasChoices`/`AliasPath` (the plan streams plain keys only), or a
-            # value a "before", "wrap" or "plain" validator of the model's returns.
-            decorators = self.tp.__pydantic_decorators__
-            before = {"before", "wrap", "plain"}
-            if any(d.info.mode in before for d in decorators.model_validators.values()):
-                again: set[str] | None = None  # every scalar field: the model may reshape its input
-            else:
-                again = set()
-                for d in decorators.field_validators.values():
-                    if d.info.mode in before:
-                        again.update(self.tp.model_fields if "*" in d.info.fields else d.info.fields)
-            containers = (ModelNode, ListNode, RootNode, UnionNode, Discriminated)
+            # validator twice. A default with `validate_default` is still validated here.
+            # (A model with validators of its own takes the `whole` route instead.)
             skip = {}
             for fp in self.fields.values():
                 info = self.tp.model_fields[fp.name]
-                if info.validate_default or not isinstance(info.validation_alias, (str, type(None))):
-                    continue
-                if (again is None or fp.name in again) and not isinstance(fp.node, containers):
+                if info.validate_default:
                     continue
                 names: dict[str, Any] = {"alias": info.alias, "validation_alias": info.validation_alias}
                 f: Any
@@ -474,14 +526,20 @@ class RootNode(Node):
         return [own, *self.inner.specs(frame, open_key)]
 
     def finish(self, frame: Frame, v: Validation) -> Any:
-        return self._close_value(self.inner.finish(frame, v), v)
+        return self._close_value(self.inner.finish(frame, v), frame.raw, v)
 
     def close(self, raw: Any, v: Validation) -> Any:
-        return self._close_value(self.inner.close(raw, v), v)
+        return self._close_value(self.inner.close(raw, v), raw, v)
 
-    def _close_value(self, value: Any, v: Validation) -> Any:
+    def _close_value(self, value: Any, raw: Any, v: Validation) -> Any:
+        if value is HIDDEN:
+            return HIDDEN
         if id(value) in v.invalid:
-            return build_partial([RootModelLevel(self.partial_cls, self.fields_set, self.setters)], value)
+            shown = build_partial([RootModelLevel(self.partial_cls, self.fields_set, self.setters)], value)
+            v.invalid.add(id(shown))
+            return shown
+        if _has_validators(self.tp):  # they see the input: exactly `validate_json` of the root's text
+            return self.validate(raw, v)
         # The root was validated as it closed (with its own strictness): only the model wraps it now.
         return self.validate(value, v, as_json=False)
 
@@ -496,25 +554,37 @@ class UnionNode(Node):
         self.streams_text = any(m.streams_text for m in members)
         if len(members) == 1:  # `Optional[X]`: X's own, and None
             self.as_is = (*members[0].as_is, type(None)) if nullable else members[0].as_is
+            self.max_length = members[0].max_length
 
     def empty(self) -> Any:
         return None
 
     def _pick(self, raw: Any) -> Node | None:
-        if type(raw) is dict and not raw and sum(isinstance(m, ModelNode) for m in self.members) > 1:
-            return None  # undecided until the first key has arrived
-        for m in self.members:
-            if isinstance(m, ModelNode):
-                if type(raw) is dict and all(k in m.fields for k in raw):
-                    return m
-            elif isinstance(m, (DictNode, AnyNode)) and type(raw) is dict:
-                return m
-            elif isinstance(m, ListNode) and not isinstance(m, DictNode) and type(raw) is list:
-                return m
-        for m in self.members:
-            if isinstance(m, ModelNode) and type(raw) is dict:
-                return m
-        return None
+        """The one member an open container can stream as, or None if it is held back until it closes.
+
+        Which member pydantic's smart mode takes depends on the whole value (the fields each member
+        gets set, exactness), so an open value shows only when one member alone accepts its JSON type:
+        a member's class, once shown, never changes. (A tagged union streams each member: see
+        `Discriminated`.)
+        """
+        fits: list[Node]
+        if type(raw) is dict:
+            # A model with `extra="forbid"` cannot take a key that is none of its fields.
+            fits = [
+                m
+                for m in self.members
+                if isinstance(m, (DictNode, AnyNode))
+                or (
+                    isinstance(m, ModelNode) and not (m.forbids_extra and any(k not in m.fields for k in raw))
+                )
+            ]
+        elif type(raw) is list:
+            fits = [
+                m for m in self.members if isinstance(m, (ListNode, AnyNode)) and not isinstance(m, DictNode)
+            ]
+        else:
+            return None
+        return fits[0] if len(fits) == 1 else None
 
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
         m = self._pick(raw)
@@ -527,12 +597,7 @@ class UnionNode(Node):
             return v.closed(self.members[0], raw)
         # From its JSON text: smart mode's choice between members depends on what input it judges
         # (a JSON string is an exact `str`, and a lax `int`), as `validate_json` judges it.
-        try:
-            return self.adapter.validate_json(json.dumps(raw), strict=v.strict, context=v.context)
-        except ValidationError as e:
-            v.errors.append(e)
-            v.invalid.add(id(raw))
-            return raw
+        return self.validate(raw, v)
 
 
 class Discriminated(Node):
@@ -602,7 +667,18 @@ def forget(model: type[BaseModel]) -> None:
     forget_partial_class(model)
 
 
-def _compile(tp: Any, meta: list[Any]) -> Node:
+def _compile(tp: Any, meta: list[Any], config: ConfigDict | None = None) -> Node:
+    """The node for `tp` (with the `Annotated` metadata `meta`), in a model whose settings are `config`."""
+    node = _compile_node(tp, meta, config)
+    if config and not isinstance(node, (ModelNode, RootNode)):  # a model has settings of its own
+        node.config = config
+    if isinstance(node, (Text, ListNode)):
+        node.max_length = _max_length(node, meta, config)
+    return node
+
+
+def _compile_node(tp: Any, meta: list[Any], config: ConfigDict | None) -> Node:
+    changes = _changes_values(config)  # then no JSON value is its validated value as it stands
     inner, more = _split_annotated(tp)
     meta = [*meta, *more]
     args = (inner, *meta)
@@ -639,14 +715,15 @@ def _compile(tp: Any, meta: list[Any]) -> Node:
                 return Discriminated(full, _json_key_for_tag(members, disc), tags, nullable)
         if len(members) == 1:
             # Constraints on `Optional[X]` apply to X (None passes them), as pydantic applies them.
-            n = _compile(members[0], constraints)
+            n = _compile(members[0], constraints, config)
             return UnionNode(full, [n], nullable) if nullable else n
         if constraints:  # validated as a whole once it closes
             return Node(full)
-        return UnionNode(full, [_compile(m, []) for m in members], nullable)
+        return UnionNode(full, [_compile(m, [], config) for m in members], nullable)
     if isinstance(inner, type) and issubclass(inner, RootModel):
         root_tp = inner.model_fields["root"].annotation
-        return RootNode(inner, _compile(root_tp, list(inner.model_fields["root"].metadata)))
+        own = _config_for(inner)
+        return RootNode(inner, _compile(root_tp, list(inner.model_fields["root"].metadata), own))
     if isinstance(inner, type) and issubclass(inner, BaseModel):
         if constraints:
             return Node(full)
@@ -655,19 +732,19 @@ def _compile(tp: Any, meta: list[Any]) -> Node:
     if origin in (list, typing.List, set, frozenset, typing.Sequence, tuple) or inner in (list, tuple):  # noqa: UP006
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
             return Node(full)
-        item = _compile(args[0], []) if args else AnyNode(Any)
+        item = _compile(args[0], [], config) if args else AnyNode(Any)
         return ListNode(full, item, plain=origin is list and not constraints)
     if origin in (dict, typing.Dict, typing.Mapping) or inner is dict:  # noqa: UP006
-        value = _compile(args[1], []) if len(args) == 2 else AnyNode(Any)
+        value = _compile(args[1], [], config) if len(args) == 2 else AnyNode(Any)
         key = args[0] if len(args) == 2 else str
         return DictNode(full, value, plain=origin is dict and not constraints, key=key)
     if inner is str:
-        return Text(full, constrained=bool(constraints))
+        return Text(full, constrained=bool(constraints) or changes)
     if origin is Literal:
-        return LiteralNode(full) if not constraints else Node(full)
-    if inner in _TRUSTED and not constraints:
+        return LiteralNode(full) if not constraints and not changes else Node(full)
+    if inner in _TRUSTED and not constraints and not changes:
         return Trusted(full, _TRUSTED[inner])
-    if inner is float and not constraints:
+    if inner is float and not constraints and not changes:
         return FloatNode(full)
     if isinstance(inner, type) and issubclass(inner, enum.Enum):
         return Node(full)
@@ -712,6 +789,7 @@ def _compile_model(model: type[BaseModel]) -> ModelNode:
     node.partial_cls = partial_class(model)
     node.setters = slot_setters(node.partial_cls)
     gen = model.model_config.get("alias_generator")
+    config = _config_for(model)
     not_null = []
     for name, info in model.model_fields.items():
         key = _json_key(name, info, gen)
@@ -719,7 +797,7 @@ def _compile_model(model: type[BaseModel]) -> ModelNode:
         if info.discriminator is not None:
             # pydantic lifts `Field(discriminator=...)` out of the annotation onto the field itself.
             meta.append(Field(discriminator=info.discriminator))
-        fnode = _compile(info.annotation, meta)
+        fnode = _compile(info.annotation, meta, config)
         fp = FieldPlan(name, fnode, any(m is NotNull for m in info.metadata), _empty_for(info, fnode))
         node.fields[key] = fp
         if model.model_config.get("populate_by_name") or model.model_config.get("validate_by_name"):
@@ -757,3 +835,83 @@ def _empty_for(info: FieldInfo, node: Node) -> Callable[[], Any]:
     if isinstance(e, (list, dict)):
         return type(e)
     return lambda: e
+
+
+_dumps = json.dumps
+
+# Model settings that change what a value validates to (against their defaults): a model with any of
+# them passes them to its fields' own validation, and no field value is taken as it stands.
+_VALUE_SETTINGS: dict[str, Any] = {
+    "allow_inf_nan": True,
+    "coerce_numbers_to_str": False,
+    "regex_engine": "rust-regex",
+    "str_max_length": None,
+    "str_min_length": None,
+    "str_strip_whitespace": False,
+    "str_to_lower": False,
+    "str_to_upper": False,
+    "strict": False,
+    "url_preserve_empty_path": False,
+    "use_enum_values": False,
+    "val_json_bytes": "utf8",
+    "val_temporal_unit": "infer",
+}
+# Passed on as they are: they change what can be validated, or how errors read.
+_PASSED_SETTINGS = ("arbitrary_types_allowed", "hide_input_in_errors", "validation_error_cause")
+
+
+def _config_for(model: type[BaseModel]) -> ConfigDict | None:
+    """The settings of `model` its fields' validation needs (None if none: the common case)."""
+    own: dict[str, Any] = dict(model.model_config)
+    found = {k: own[k] for k in _VALUE_SETTINGS if k in own and own[k] != _VALUE_SETTINGS[k]}
+    if not found and not own.get("arbitrary_types_allowed"):
+        return None
+    found.update((k, own[k]) for k in _PASSED_SETTINGS if k in own)
+    config: ConfigDict = ConfigDict(**found)  # type: ignore[typeddict-item]
+    return config
+
+
+def _changes_values(config: ConfigDict | None) -> bool:
+    return bool(config) and any(k in _VALUE_SETTINGS for k in config)  # type: ignore[union-attr]
+
+
+def _adapter(tp: Any, config: ConfigDict | None) -> TypeAdapter[Any]:
+    if config:
+        try:
+            return TypeAdapter(tp, config=config)
+        except PydanticUserError:  # a model (say `Annotated[Model, ...]`): its own settings apply
+            pass
+    return TypeAdapter(tp)
+
+
+def _has_validators(model: type[BaseModel]) -> bool:
+    """True if `model` has validators of its own (field or model, any mode)."""
+    d = model.__pydantic_decorators__
+    return bool(d.field_validators or d.model_validators or d.root_validators or d.validators)
+
+
+def _max_length(node: Node, meta: list[Any], config: ConfigDict | None) -> int | None:
+    """The `max_length` an open value of `node` can be judged by as it grows (see `Node.max_length`)."""
+    limits = []
+    for m in meta:
+        if isinstance(m, annotated_types.MaxLen):
+            limits.append(int(m.max_length))
+        elif m is NotNull:
+            continue
+        elif not isinstance(m, (annotated_types.BaseMetadata, str)) and type(m).__name__ not in _PURE:
+            return None  # a validator or a transformation: the text as it stands is not what is judged
+    if isinstance(node, Text):
+        if config and config.get("str_strip_whitespace"):
+            return None
+        most = config.get("str_max_length") if config else None
+        if most is not None:
+            limits.append(most)
+    return min(limits, default=None)
+
+
+# Metadata that only constrains (a pattern, say): it does not change the value a length is judged on.
+_PURE = {"_PydanticGeneralMetadata", "FieldInfo"}
+
+
+def _text_limit(node: Node) -> int | None:
+    return node.max_length if node.streams_text else None

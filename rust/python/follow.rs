@@ -28,6 +28,7 @@ pub(super) struct Fast {
 /// `rec.closed(node, value)` (which records a failure as the engine does); then writes them into
 /// `rec.done` (a field under its name, a dict's value under its key, a list's item at its end; a key
 /// that is no field stays in `raw` for the model's own validation) and sets `rec.frame.n` to `total`.
+/// A member that closed invalid (`closed` returned `HIDDEN`) is left out, and `rec.frame.failed` set.
 /// Everything is read and validated before anything changes. Returns the fields written, by name.
 ///
 /// The one place closed members are taken in: by the engine when it settles a frame
@@ -97,8 +98,14 @@ pub(super) fn take_in<'py>(
         }
     }
     let done = rec.done.bind(py);
+    let hidden = super::records::hidden(py)?;
     let mut named = Vec::with_capacity(taken.len());
+    let mut failed = false;
     for (name, value, _) in taken {
+        if value.is(hidden) {
+            failed = true;
+            continue;
+        }
         match name {
             Some(name) => {
                 done.set_item(&name, &value)?;
@@ -107,8 +114,20 @@ pub(super) fn take_in<'py>(
             None => done.cast::<PyList>()?.append(value)?,
         }
     }
-    rec.frame.bind(py).setattr(intern!(py, "n"), total)?;
+    let frame = rec.frame.bind(py);
+    frame.setattr(intern!(py, "n"), total)?;
+    if failed {
+        frame.setattr(intern!(py, "failed"), true)?;
+    }
     Ok(named)
+}
+
+/// True if the open text `child` has more characters than `limit`.
+fn past_limit(child: Option<&Bound<'_, PyAny>>, limit: Option<usize>) -> PyResult<bool> {
+    match (child, limit) {
+        (Some(c), Some(limit)) => Ok(c.len()? > limit),
+        _ => Ok(false),
+    }
 }
 
 /// True if `value`'s type is one of `types` (exactly, as the engine's `type(value) in as_is`).
@@ -129,6 +148,8 @@ pub(super) struct Follow {
     /// Earlier snapshots' objects, refilled once nothing else holds them.
     pub(super) spares: snapshot::Spares,
     pub(super) text: bool,
+    /// The most characters the open text may show: past it, the engine hides it (see `step`).
+    pub(super) limit: Option<usize>,
     pub(super) hold: bool,
     pub(super) partial: Option<Py<PyAny>>,
     pub(super) parts: Option<Py<PyList>>,
@@ -177,20 +198,21 @@ impl State {
         let done = rec.done.bind(py);
         fast.n = fast.n.max(total);
         // The member now open, if a string is (anything else visible would have been a container).
-        let (open_name, text) = match (open, &rec.fields, &rec.item) {
+        let (open_name, text, limit) = match (open, &rec.fields, &rec.item) {
             (Some(o), Some(fields), _) => match o.key.as_ref() {
                 Some(key) => match fields.bind(py).get_item(key)? {
                     Some(entry) => {
                         let m = entry.cast_into::<Member>()?;
                         let m = m.get();
-                        (m.name.as_ref().map(|n| n.bind(py).clone()), m.streams_text)
+                        let name = m.name.as_ref().map(|n| n.bind(py).clone());
+                        (name, m.streams_text, m.limit)
                     }
-                    None => (None, false),
+                    None => (None, false, None),
                 },
-                None => (None, false),
+                None => (None, false, None),
             },
-            (Some(_), None, Some(item)) => (None, item.get().streams_text),
-            _ => (None, false),
+            (Some(_), None, Some(item)) => (None, item.get().streams_text, item.get().limit),
+            _ => (None, false, None),
         };
         let marker = if rec.fields.is_some() {
             PyTuple::new(
@@ -204,8 +226,12 @@ impl State {
         let levels = self.follow.levels.as_mut().expect("set with `fast`");
         levels.moved_on(py, &named, marker, open_name)?;
         self.follow.text = text;
+        self.follow.limit = limit;
         self.follow.touched = true;
         let child = if text { self.open_text(py)? } else { None };
+        if past_limit(child.as_ref(), limit)? {
+            return Ok(None);
+        }
         // Before any partial, the last one shown is None (a root held back shows None too).
         let last = self.partial(py);
         let follow = &mut self.follow;
@@ -270,6 +296,7 @@ impl State {
         text: bool,
         hold: bool,
         fast: Option<&Bound<'_, InnerFrame>>,
+        limit: Option<usize>,
     ) -> PyResult<()> {
         // Everything is read before anything changes, so a failure leaves the last state whole.
         let levels = snapshot::Levels::parse(specs)?;
@@ -281,6 +308,7 @@ impl State {
         self.follow.levels = Some(levels);
         self.follow.fast = fast;
         self.follow.text = text;
+        self.follow.limit = limit;
         self.follow.hold = hold;
         self.follow.touched = false;
         Ok(())
@@ -337,6 +365,10 @@ impl State {
                     return none();
                 }
                 let child = this.open_text(py)?;
+                if past_limit(child.as_ref(), this.follow.limit)? {
+                    // Invalid from now on: the engine records the error and hides the text.
+                    return Ok(Err(this.follow.settle.as_ref().map(|f| f.clone_ref(py))));
+                }
                 let follow = &mut this.follow;
                 let levels = follow.levels.as_ref().expect("checked above");
                 let Some(snap) = levels.build(py, child, Some(&mut follow.spares))? else {

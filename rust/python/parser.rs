@@ -227,15 +227,16 @@ impl PyParser {
     /// when `text`; `hold`: a NotNull object may keep the snapshot at the last one, so compare.
     /// `fast`: None, or the innermost frame as `(frame, raw, done, n, fields, item)` (see `Fast`).
     #[pyo3(name = "_follow")]
-    #[pyo3(signature = (specs, text, hold, fast=None))]
+    #[pyo3(signature = (specs, text, hold, fast=None, limit=None))]
     fn follow(
         &self,
         specs: &Bound<'_, PyList>,
         text: bool,
         hold: bool,
         fast: Option<&Bound<'_, InnerFrame>>,
+        limit: Option<usize>,
     ) -> PyResult<()> {
-        self.state()?.follow(specs, text, hold, fast)
+        self.state()?.follow(specs, text, hold, fast, limit)
     }
 
     /// The open dicts in which a key came again since the last call (their earlier member was

@@ -9,6 +9,27 @@ use pyo3::types::{PyDict, PyList, PyTuple, PyType};
 use pyo3::{PyTraverseError, PyVisit};
 
 static BASE_MODEL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static HIDDEN: PyOnceLock<Py<Hidden>> = PyOnceLock::new();
+
+/// What the engine's `closed` returns for a member that closed invalid: `take_in` leaves it out of
+/// `done` (a field then reads as its placeholder, a list or dict loses the element) and sets the
+/// frame's `failed`.
+#[pyclass(module = "unspool._core", frozen)]
+pub struct Hidden;
+
+#[pymethods]
+impl Hidden {
+    fn __repr__(&self) -> &'static str {
+        "HIDDEN"
+    }
+}
+
+/// The one `Hidden` instance.
+pub fn hidden(py: Python<'_>) -> PyResult<&Bound<'_, Hidden>> {
+    HIDDEN
+        .get_or_try_init(py, || Py::new(py, Hidden))
+        .map(|h| h.bind(py))
+}
 
 /// `cls` if it is a pydantic model class: snapshot objects are made with `PyType_GenericAlloc` and
 /// filled through slot setters, which is sound for a model's layout only (a `dict` made that way,
@@ -171,30 +192,33 @@ impl RootModelLevel {
 /// How the core takes in one member (an object's field, or a list's items) that closed as a scalar:
 /// as it is when its type is exactly one of `as_is`, else validated through the engine with `node`;
 /// `name` is the field's name (None for list items); `streams_text`: the member shows its text while
-/// it is open.
+/// it is open; `limit`: the most characters its open text may show (its `max_length`).
 #[pyclass(module = "unspool._core", frozen, get_all)]
 pub struct Member {
     pub name: Option<Py<PyAny>>,
     pub as_is: Py<PyTuple>,
     pub streams_text: bool,
     pub node: Py<PyAny>,
+    pub limit: Option<usize>,
 }
 
 #[pymethods]
 impl Member {
     #[new]
-    #[pyo3(signature = (name, as_is, streams_text, node, /))]
+    #[pyo3(signature = (name, as_is, streams_text, node, /, limit=None))]
     fn new(
         name: Option<Py<PyAny>>,
         as_is: Py<PyTuple>,
         streams_text: bool,
         node: Py<PyAny>,
+        limit: Option<usize>,
     ) -> Self {
         Member {
             name,
             as_is,
             streams_text,
             node,
+            limit,
         }
     }
 

@@ -1,0 +1,115 @@
+"""The partial rules (README, "What partials show"): a part that closes invalid is hidden — a field
+reads as its placeholder, a list element is removed — and each failure is in `errors`; hiding stops at
+the innermost part that failed; a member's class never changes. Every document is fed cut at every
+place, in pieces of 1 to 12, and whole."""
+
+from __future__ import annotations
+
+from typing import Any, Union
+
+import pytest
+import unspool
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+from test_chunking import cuttings
+
+
+class A(BaseModel):
+    a: int
+    b: str
+
+
+class B(BaseModel):
+    c: int
+
+
+class Holder(BaseModel):
+    title: str
+    year: int | None = None
+    blurb: str = Field("", max_length=8)
+    things: list[A] = []
+
+
+def final_error(model: Any, doc: str) -> list[tuple[str, tuple[Any, ...]]]:
+    with pytest.raises(ValidationError) as e:
+        TypeAdapter(model).validate_json(doc)
+    return [(d["type"], d["loc"]) for d in e.value.errors()]
+
+
+def test_an_invalid_list_union_element_is_removed_and_never_changes_type() -> None:
+    """Item 7: it showed as a partial `A`, then as a plain dict."""
+    doc = '[{"a": 1, "b": "x"}, {"a": "zz", "b": "y"}, {"c": 3}]'
+    model = list[Union[A, B]]  # noqa: UP007
+    want = final_error(model, doc)
+    for chunks in cuttings(doc):
+        s = unspool.stream(chunks, response_model=model)
+        seen = list(s)
+        for p in seen:
+            assert all(isinstance(x, (A, B)) for x in p), (chunks, p)
+        assert seen[-1] == [A(a=1, b="x"), B(c=3)], chunks
+        assert len(s.errors) == 1, chunks
+        with pytest.raises(ValidationError) as got:
+            s.get_final_response()
+        assert [(d["type"], d["loc"]) for d in got.value.errors()] == want
+
+
+def test_an_invalid_field_reads_as_its_placeholder_and_its_object_stays() -> None:
+    doc = (
+        '{"title": "t", "year": "abc", "things": [{"a": 1, "b": "x"}, {"a": 2, "b": 3}, {"a": 3, "b": "z"}]}'
+    )
+    want = final_error(Holder, doc)
+    for chunks in cuttings(doc):
+        s = unspool.stream(chunks, response_model=Holder)
+        seen = list(s)
+        for p in seen:
+            assert p.year is None, chunks  # never "abc", not even half-written
+        last = seen[-1]
+        # `b` of the second element failed: that field is hidden, its element stays.
+        assert last.title == "t" and len(last.things) == 3, chunks
+        assert last.things[0] == A(a=1, b="x") and last.things[2] == A(a=3, b="z"), chunks
+        assert (last.things[1].a, last.things[1].b) == (2, ""), chunks
+        assert not unspool.is_complete(last.things[1], "b")
+        assert len(s.errors) == 2, chunks
+        with pytest.raises(ValidationError) as got:
+            s.get_final_response()
+        assert [(d["type"], d["loc"]) for d in got.value.errors()] == want
+
+
+def test_a_string_past_its_max_length_is_hidden_while_still_open() -> None:
+    doc = '{"title": "t", "blurb": "far too long for it"}'
+    for chunks in cuttings(doc):
+        s = unspool.stream(chunks, response_model=Holder)
+        seen = list(s)
+        assert all(len(p.blurb) <= 8 for p in seen), chunks
+        assert seen[-1].blurb == "" and seen[-1].title == "t"
+        assert s.errors
+        with pytest.raises(ValidationError):
+            s.get_final_response()
+
+
+def test_a_list_past_its_max_length_is_hidden_while_still_open() -> None:
+    class Few(BaseModel):
+        name: str
+        tags: list[str] = Field(default_factory=list, max_length=2)
+
+    doc = '{"name": "n", "tags": ["a", "b", "c", "d"]}'
+    for chunks in cuttings(doc):
+        s = unspool.stream(chunks, response_model=Few)
+        seen = list(s)
+        assert all(p.tags is None or len(p.tags) <= 2 for p in seen), chunks
+        assert seen[-1].name == "n"
+        with pytest.raises(ValidationError):
+            s.get_final_response()
+
+
+def test_a_root_that_closes_invalid_leaves_the_last_partial() -> None:
+    class Pair(BaseModel):
+        x: int
+        y: int
+
+    doc = '{"x": 1, "z": 0}'
+    s = unspool.stream(list(doc), response_model=Pair)
+    seen = list(s)
+    # The root itself failed (`y` is missing): nothing newer shows, and the end raises.
+    assert seen[-1].x == 1 and seen[-1].y is None
+    with pytest.raises(ValidationError):
+        s.get_final_response()
