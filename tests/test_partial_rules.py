@@ -113,3 +113,29 @@ def test_a_root_that_closes_invalid_leaves_the_last_partial() -> None:
     assert seen[-1].x == 1 and seen[-1].y is None
     with pytest.raises(ValidationError):
         s.get_final_response()
+
+
+def test_fail_fast_stops_the_upstream_as_soon_as_an_open_string_passes_its_max_length() -> None:
+    import openai
+    from ideas import IDEAS, Idea
+    from unspool.testing import ReplayServer, Reply
+
+    bad = [{"title": "Bad", "blurb": "z" * 400}, *IDEAS * 20]
+    with ReplayServer(Reply(document=bad), delay=0.001) as server:
+        sdk = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        try:
+            stream = unspool.from_openai(sdk).chat.completions.stream(
+                model="m",
+                messages=[{"role": "user", "content": "ideas"}],
+                response_model=list[Idea],
+                fail_fast=True,
+            )
+            seen = list(stream)
+            with pytest.raises(ValidationError, match="at most 140 characters"):
+                stream.get_final_response()
+            assert server.wait_for_disconnects(1)
+            # Stopped while the blurb was still open: its end never arrived, nor did anything after it.
+            assert "z" * 400 not in stream.text
+            assert all(not p or len(p[0].blurb) <= 140 for p in seen)
+        finally:
+            sdk.close()
