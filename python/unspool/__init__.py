@@ -2,7 +2,14 @@
 
 from ._core import Parser, __version__, parse_partial, shortcuts
 from .client import AsyncClient, Client, from_openai
-from .errors import ContentFilterError, IncompleteOutputError, JSONDecodeError, RefusalError, RetryError
+from .errors import (
+    ContentFilterError,
+    IncompleteOutputError,
+    JSONDecodeError,
+    OutputLimitError,
+    RefusalError,
+    RetryError,
+)
 from .markers import Done, NotNull
 from .partial import Partial, is_complete
 from .schema import SchemaError
@@ -19,6 +26,7 @@ __all__ = [
     "Done",
     "IncompleteOutputError",
     "JSONDecodeError",
+    "OutputLimitError",
     "Mode",
     "NotNull",
     "Parser",

@@ -53,13 +53,26 @@ class Engine(Validation):
     """Feeds chunks to the core parser and keeps the partial object of `response_model` up to date."""
 
     def __init__(
-        self, response_model: Any, *, lenient: bool = False, context: Any = None, strict: bool | None = None
+        self,
+        response_model: Any,
+        *,
+        lenient: bool = False,
+        context: Any = None,
+        strict: bool | None = None,
+        max_depth: int | None = None,
     ) -> None:
         # No model: plain JSON values stream (and nothing is validated).
         self.response_model = Any if response_model is None else response_model
+        if max_depth is not None and not 1 <= max_depth <= MAX_DEPTH:
+            raise ValueError(
+                f"max_depth must be from 1 to {MAX_DEPTH} (pydantic's JSON parser refuses deeper nesting), "
+                f"not {max_depth}"
+            )
         self.plan: Node = compile_plan(self.response_model)
         self._holds = holds_back(self.plan)  # whether any object of the plan has a NotNull field
-        self.parser = Parser(lenient=lenient, max_depth=MAX_DEPTH)
+        # Below pydantic's own limit, nesting past `max_depth` is bad input: `feed` raises
+        # `JSONDecodeError` (see `refused`).
+        self.parser = Parser(lenient=lenient, max_depth=max_depth or MAX_DEPTH)
         self._too_deep = False  # the text nests deeper than pydantic takes (see `refused`)
         self._raised = False  # the recursion limit is raised for a deep settle
         self._lenient = lenient

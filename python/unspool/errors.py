@@ -5,7 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["ContentFilterError", "IncompleteOutputError", "JSONDecodeError", "RefusalError", "RetryError"]
+__all__ = [
+    "ContentFilterError",
+    "IncompleteOutputError",
+    "JSONDecodeError",
+    "OutputLimitError",
+    "RefusalError",
+    "RetryError",
+]
 
 
 class JSONDecodeError(json.JSONDecodeError):
@@ -55,6 +62,21 @@ class IncompleteOutputError(ValueError):
         self.partial = partial
         self.text = text
         self.usage = usage
+
+
+class OutputLimitError(ValueError):
+    """The output went past ``max_chars`` characters: nothing past the limit was read.
+
+    ``limit`` is the limit, ``partial`` the last partial object, ``text`` the first ``limit`` characters.
+    """
+
+    def __init__(self, limit: int, *, partial: Any = None, text: str = "") -> None:
+        super().__init__(
+            f"the output is longer than max_chars={limit} characters (the first {limit} were read)"
+        )
+        self.limit = limit
+        self.partial = partial
+        self.text = text
 
 
 class RefusalError(Exception):

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from .engine import Engine
-from .errors import IncompleteOutputError, JSONDecodeError
+from .errors import IncompleteOutputError, JSONDecodeError, OutputLimitError
 from .plan import MISSING
 
 __all__ = ["AsyncStream", "Progress", "Stream", "astream", "stream"]
@@ -37,10 +37,15 @@ class Progress(Generic[T]):
         *,
         unwrap: Callable[[Any], Any] = same,
         list_level: int = 0,
+        max_chars: int | None = None,
         **validation: Any,
     ) -> None:
+        if max_chars is not None and max_chars < 0:
+            raise ValueError(f"max_chars must be 0 or more, not {max_chars}")
         self._engine = Engine(response_model, lenient=lenient, **validation)
         self._min_interval = min_interval
+        self._max_chars = max_chars
+        self._chars = 0  # characters read so far (counted only with `max_chars`)
         self._unwrap = unwrap
         self._list_level = list_level
         self._last_yield = float("-inf")  # the first change always shows
@@ -69,14 +74,38 @@ class Progress(Generic[T]):
 
     def _stepper(self) -> Callable[[str | bytes], Any]:
         """What feeds a chunk and returns the partial to yield now (then pass it to `_show`), or MISSING."""
+        if self._max_chars is not None:
+            return self._capped
         if self._min_interval is None:
             return self._engine.feed  # the common case: no Python layer in between
         return self._paced
+
+    def _capped(self, chunk: str | bytes) -> Any:
+        """`feed` under `max_chars`: the part of `chunk` within the limit is read, then
+        `OutputLimitError` is raised (and raised again by `get_final_response()`)."""
+        assert self._max_chars is not None
+        if self._failure is not None:
+            raise self._failure
+        n = _chars(chunk)
+        room = self._max_chars - self._chars
+        if n <= room:
+            self._chars += n
+            partial = self._engine.feed(chunk)
+            return partial if partial is not MISSING and self._due() else MISSING
+        if room > 0:
+            self._engine.feed(_first_chars(chunk, room))
+            self._chars += room
+        self._ended = True
+        self._show(self._engine.partial)  # what arrived within the limit is `partial`
+        self._failure = OutputLimitError(self._max_chars, partial=self._yielded, text=self._engine.text)
+        raise self._failure
 
     def _feed(self, chunk: str | bytes) -> Any:
         """`feed`, for the paths that are not per-token hot (`items()`, the OpenAI layer): text nested
         deeper than pydantic takes is kept, not raised (see `Engine.refused`)."""
         try:
+            if self._max_chars is not None:
+                return self._capped(chunk)
             return self._engine.feed(chunk)
         except JSONDecodeError as e:
             return self._refused(e)
@@ -240,10 +269,19 @@ def stream(
     min_interval: float | None = None,
     context: Any = None,
     strict: bool | None = None,
+    max_depth: int | None = None,
+    max_chars: int | None = None,
 ) -> Stream[Any]:
     """Partial objects of `response_model` from any iterable of text chunks."""
     return Stream(
-        chunks, response_model, lenient=lenient, min_interval=min_interval, context=context, strict=strict
+        chunks,
+        response_model,
+        lenient=lenient,
+        min_interval=min_interval,
+        context=context,
+        strict=strict,
+        max_depth=max_depth,
+        max_chars=max_chars,
     )
 
 
@@ -255,8 +293,38 @@ def astream(
     min_interval: float | None = None,
     context: Any = None,
     strict: bool | None = None,
+    max_depth: int | None = None,
+    max_chars: int | None = None,
 ) -> AsyncStream[Any]:
     """Like `stream`, from an async iterable of text chunks."""
     return AsyncStream(
-        chunks, response_model, lenient=lenient, min_interval=min_interval, context=context, strict=strict
+        chunks,
+        response_model,
+        lenient=lenient,
+        min_interval=min_interval,
+        context=context,
+        strict=strict,
+        max_depth=max_depth,
+        max_chars=max_chars,
     )
+
+
+# UTF-8 continuation bytes: a bytes chunk has one character per byte that is not one of these.
+_CONTINUATION = bytes(range(0x80, 0xC0))
+
+
+def _chars(chunk: str | bytes) -> int:
+    return len(chunk) if isinstance(chunk, str) else len(chunk.translate(None, _CONTINUATION))
+
+
+def _first_chars(chunk: str | bytes, n: int) -> str | bytes:
+    """The first `n` characters of `chunk` (of a bytes chunk: up to the start of its `n+1`th)."""
+    if isinstance(chunk, str):
+        return chunk[:n]
+    starts = 0
+    for i, b in enumerate(chunk):
+        if not 0x80 <= b < 0xC0:
+            if starts == n:
+                return chunk[:i]
+            starts += 1
+    return chunk
