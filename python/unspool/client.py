@@ -19,7 +19,7 @@ __all__ = ["AsyncClient", "Client", "from_openai"]
 _UNSET: Any = object()
 
 # Our keywords; every other one goes to the SDK unchanged.
-_OURS = ("mode", "max_retries", "fail_fast", "min_interval", "context", "strict")
+_OURS = ("mode", "max_retries", "fail_fast", "min_interval", "context", "strict", "each_call_is_item")
 
 
 def _import_openai() -> Any:
@@ -59,7 +59,8 @@ class _SyncEndpoint(_Endpoint):
         """Partial objects of `response_model` as the answer streams; the request goes on first iteration.
 
         Keywords of ours: `mode`, `max_retries` (0), `fail_fast` (False), `min_interval`, `context`,
-        `strict`; all others go to the SDK's `create`.
+        `strict`, `each_call_is_item` (False: with `mode="tools"` and `response_model=list[T]`, each
+        parallel tool call is one `T`); all others go to the SDK's `create`.
         """
         session = _session(self._api, self._mode, response_model, kwargs)
         return StructuredStream(self._resource.create, session)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 
 from .plan import cache_key, forget
 
-__all__ = ["ENVELOPE_KEY", "SchemaError", "ResponseSchema", "response_schema"]
+__all__ = ["ENVELOPE_KEY", "SchemaError", "ResponseSchema", "item_schema", "response_schema"]
 
 # The one property of the object that wraps a non-object root (`list[Idea]` streams as `{"result": [...]}`).
 ENVELOPE_KEY = "result"
@@ -125,6 +125,37 @@ def response_schema(response_model: Any) -> ResponseSchema:
 # How many response models' schemas (and envelopes) are kept, most recently used last.
 _SCHEMAS_KEPT = 256
 _schemas: dict[Any, ResponseSchema] = {}
+
+
+def item_schema(response_model: Any) -> ResponseSchema:
+    """`each_call_is_item`: the schema of `T` for `response_model=list[T]`, whose items are tool calls.
+
+    Raises `TypeError` unless `response_model` is `list[T]` (in `Annotated` or not) with `T` an object
+    that needs no envelope (a model, dataclass or TypedDict): a call's arguments are one JSON object.
+    """
+    root = response_model
+    while get_origin(root) is Annotated:
+        root = get_args(root)[0]
+    args = get_args(root)
+    if get_origin(root) is not list or len(args) != 1:
+        raise TypeError(
+            "each_call_is_item=True makes each tool call one element of a list: it needs "
+            f"response_model=list[T], not {_readable(response_model)}"
+        )
+    rs = response_schema(args[0])
+    if rs.enveloped:
+        raise TypeError(
+            "each_call_is_item=True needs list[T] with T an object (a model, dataclass or TypedDict): "
+            f"each call's arguments are one JSON object, and {_readable(args[0])} is not an object type"
+        )
+    return rs
+
+
+def _readable(t: Any) -> str:
+    """A type as it reads in code: `Idea`, `list[Idea]`, `Cat | Dog`, `dict[str, int]`."""
+    if isinstance(t, type) and get_origin(t) is None:
+        return t.__name__
+    return re.sub(r"\btyping\.|\b[\w.]*\.(?=\w)", "", repr(t))
 
 
 def _response_schema(response_model: Any) -> ResponseSchema:

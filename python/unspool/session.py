@@ -15,9 +15,9 @@ from pydantic import ValidationError
 
 from .errors import ContentFilterError, IncompleteOutputError, JSONDecodeError, RefusalError, RetryError
 from .plan import MISSING
-from .schema import ResponseSchema, response_schema
+from .schema import ResponseSchema, item_schema, response_schema
 from .stream import Progress, same
-from .wire import API, Mode, Reply
+from .wire import API, Calls, Mode, Reply
 
 __all__ = ["AsyncStructuredStream", "Session", "StructuredStream"]
 
@@ -56,15 +56,33 @@ class Session:
         min_interval: float | None = None,
         context: Any = None,
         strict: bool | None = None,
+        each_call_is_item: bool = False,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, not {max_retries}")
         self.api = api
         self.mode = Mode(mode)
-        self.schema: ResponseSchema = response_schema(response_model)
-        self.enveloped = self.schema.uses_envelope(self.mode)
+        # `each_call_is_item`: the request asks for one item per tool call (`schema` is the item's), and
+        # the engine reads the calls' arguments joined into one array (see `wire.Calls`).
+        self.each_call_is_item = bool(each_call_is_item)
+        if self.each_call_is_item:
+            if self.mode is not Mode.TOOLS:
+                raise ValueError(
+                    "each_call_is_item=True reads each tool call as one item of the list: it needs "
+                    f'mode="tools", not mode="{self.mode.value}"'
+                )
+            self.schema: ResponseSchema = item_schema(response_model)
+            self.enveloped = False
+            self._model = response_model  # what the engine streams
+        else:
+            self.schema = response_schema(response_model)
+            self.enveloped = self.schema.uses_envelope(self.mode)
+            self._model = self.schema.model if self.enveloped else self.schema.root
+        # Before anything of the root shows (an envelope's or the array's `[]`), nothing is worth a yield.
+        self._hold_empty = self.enveloped or self.each_call_is_item
         self.kwargs = kwargs
-        self.api.request(kwargs, self.schema, self.mode, False)  # a schema the mode cannot ask for: now
+        # A schema the mode cannot ask for (or a keyword that contradicts it) raises now, not on iteration.
+        self.api.request(kwargs, self.schema, self.mode, False, self.each_call_is_item)
         self.max_retries = max_retries
         self.fail_fast = fail_fast
         self._progress_options: dict[str, Any] = {
@@ -75,16 +93,18 @@ class Session:
         self.attempt = 0
         self.failures: list[BaseException] = []
         self.running = True
-        self.reply = Reply()
+        self.reply = self._reply()
         self.progress: Progress[Any] = self._progress()
         self.outcome: BaseException | None = None
         self.final: Any = None
         self._failed: BaseException | None = None
 
+    def _reply(self) -> Reply:
+        return Reply(calls=Calls() if self.each_call_is_item else None)
+
     def _progress(self) -> Progress[Any]:
-        model = self.schema.model if self.enveloped else self.schema.root
         return Progress(
-            model,
+            self._model,
             self.mode.lenient,
             unwrap=self.schema.unwrap if self.enveloped else same,
             list_level=1 if self.enveloped else 0,
@@ -106,17 +126,17 @@ class Session:
             given = self.progress._given
             self.progress = self._progress()
             self.progress._given = given  # `items()` gives each position once, across attempts
-        self.reply = Reply()
+        self.reply = self._reply()
         self._failed = None
-        return self.api.request(self.kwargs, self.schema, self.mode, stream)
+        return self.api.request(self.kwargs, self.schema, self.mode, stream, self.each_call_is_item)
 
     def take(self, event: Any) -> bool:
         """One SDK chunk or event; True if the partial object changed. Raises `_Stop` to end the attempt."""
-        text = self.api.read(event, self.reply, self.mode)
-        if text is None:
-            return False
         progress = self.progress
         try:
+            text = self.api.read(event, self.reply, self.mode)
+            if text is None:
+                return False
             changed = progress._feed(text) is not MISSING
         except JSONDecodeError as e:
             self._failed = e
@@ -126,16 +146,17 @@ class Session:
             raise _Stop
         if not changed:
             return False
-        if self.enveloped and progress._shown is None:
-            # The envelope opened but its value shows nothing yet (`[]` of a list root): not worth a yield.
-            if self.schema.unwrap(progress._engine.partial) in _NOTHING:
+        if self._hold_empty and progress._shown is None:
+            # The root opened but shows nothing yet (`[]` of a list root): not worth a yield.
+            partial = progress._engine.partial
+            if (self.schema.unwrap(partial) if self.enveloped else partial) in _NOTHING:
                 return False
         return progress._due()
 
     def take_whole(self, response: Any) -> None:
         """A non-streamed response, as one chunk."""
-        text = self.api.read_whole(response, self.reply, self.mode)
         try:
+            text = self.api.read_whole(response, self.reply, self.mode)
             self.progress._feed(text)
         except JSONDecodeError as e:
             self._failed = e
@@ -151,6 +172,11 @@ class Session:
                 message = "the provider's content filter stopped the output"
                 return self._conclude(ContentFilterError(message, **self._kept()))
             try:
+                if reply.calls is not None:
+                    # The calls held back, and the array's `]` unless the output was cut short.
+                    rest = reply.calls.close(complete=reply.finish_reason != "length")
+                    if rest:
+                        progress._feed(rest)
                 show = progress._end()
             except JSONDecodeError as e:
                 failure = e

@@ -12,6 +12,7 @@ into token-sized deltas, with faults on demand::
         ...
 
     ReplayServer(replies=[Reply(document=doc, fault="drop", fault_after=5), Reply(document=doc)])
+    ReplayServer(Reply(calls=[doc0, doc1], call_order="shuffled"))  # several function calls, interleaved
 
 ``python -m unspool.testing --document FILE.json`` runs one in the foreground.
 """
@@ -38,6 +39,8 @@ from .schema import ENVELOPE_KEY
 __all__ = ["ReplayServer", "Reply", "main"]
 
 _FAULTS: Final = frozenset({"drop", "error", "length", "refusal", "content_filter", "http_error"})
+# How the deltas of several function calls follow each other: "sequential" is what the OpenAI API does.
+_CALL_ORDERS: Final = ("sequential", "round_robin", "reversed", "shuffled")
 
 _CHAT_PATH: Final = "/v1/chat/completions"
 _RESPONSES_PATH: Final = "/v1/responses"
@@ -64,7 +67,8 @@ _MISSING: Final = _Missing()
 
 @dataclass(frozen=True)
 class Reply:
-    """One answer of the server: a document (or raw text), optionally broken by a fault."""
+    """One answer of the server: a document (or raw text, or several function calls), optionally broken
+    by a fault."""
 
     document: Any = _MISSING  # any JSON-able value; shaped to the request (envelope, markdown fence)
     text: str | None = None  # or text, sent exactly as given
@@ -73,24 +77,52 @@ class Reply:
     refusal: str = "I'm sorry, I can't help with that."
     status: int = 500  # the HTTP status of fault="http_error"
     message: str = "The server had an error while processing your request."  # of "error", "http_error"
+    # Or several function calls, one per document (each shaped to the tool's parameters)...
+    calls: Sequence[Any] | None = None
+    # ...or one per text, its arguments exactly as given.
+    call_texts: Sequence[str] | None = None
+    # How the calls' deltas follow each other: "sequential" (as the OpenAI API sends them: one call's
+    # arguments, then the next's), "round_robin", "reversed" (the last call's first), or "shuffled"
+    # (interleaved at random, by the server's seed). Each call's own deltas stay in their order.
+    call_order: str = "sequential"
     _json: str = field(init=False, repr=False, compare=False, default="")
+    _calls_json: tuple[str, ...] | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         if self.fault is not None and self.fault not in _FAULTS:
             raise ValueError(f"unknown fault {self.fault!r}; expected one of {sorted(_FAULTS)}")
         has_document = self.document is not _MISSING
-        if has_document and self.text is not None:
-            raise ValueError("Reply takes document= or text=, not both")
+        given = [has_document, self.text is not None, self.calls is not None, self.call_texts is not None]
+        if sum(given) > 1:
+            raise ValueError("Reply takes one of document=, text=, calls= or call_texts=")
         # An error status or a refusal never shows the answer, so it need not be given.
-        if not has_document and self.text is None and self.fault not in ("http_error", "refusal"):
-            raise ValueError("Reply needs document= or text=")
+        if not any(given) and self.fault not in ("http_error", "refusal"):
+            raise ValueError("Reply needs document=, text=, calls= or call_texts=")
         if self.fault_after is not None and self.fault_after < 0:
             raise ValueError("fault_after must be >= 0")
         if not 400 <= self.status <= 599:
             raise ValueError("status must be an HTTP error status (400-599)")
+        if self.call_order not in _CALL_ORDERS:
+            raise ValueError(f"unknown call_order {self.call_order!r}; expected one of {list(_CALL_ORDERS)}")
         if has_document:
             # Serialize once, now, so that a document that is not JSON fails where it was written.
             object.__setattr__(self, "_json", json.dumps(self.document, ensure_ascii=False))
+        if self.calls is not None:
+            if isinstance(self.calls, (str, bytes, dict)):
+                raise TypeError("calls= takes a sequence of documents, one per function call")
+            object.__setattr__(self, "calls", tuple(self.calls))
+            texts = tuple(json.dumps(d, ensure_ascii=False) for d in self.calls)
+            object.__setattr__(self, "_calls_json", texts)
+        if self.call_texts is not None:
+            if isinstance(self.call_texts, (str, bytes)) or not all(
+                isinstance(t, str) for t in self.call_texts
+            ):
+                raise TypeError("call_texts= takes a sequence of strings, one per function call")
+            object.__setattr__(self, "call_texts", tuple(self.call_texts))
+
+    @property
+    def _makes_calls(self) -> bool:
+        return (self.calls is not None or self.call_texts is not None) and self.fault != "refusal"
 
 
 class ReplayServer:
@@ -122,6 +154,7 @@ class ReplayServer:
             raise ValueError("delay must be >= 0")
         rng = random.Random(seed)
         self._sizes = tuple(rng.choice(sizes) for _ in range(_SIZE_CYCLE))
+        self._seed = seed
         self.delay = delay
         self.keepalive = keepalive
         self._eol = "\r\n" if crlf else "\n"
@@ -217,12 +250,13 @@ class ReplayServer:
                 self.disconnects += 1
             self._cond.notify_all()
 
-    def _cut(self, text: str) -> list[str]:
+    def _cut(self, text: str, start: int = 0) -> list[str]:
+        """`text` as deltas, their sizes taken from the cycle at `start` on."""
         sizes, n = self._sizes, len(self._sizes)
         deltas: list[str] = []
         at = 0
         while at < len(text):
-            size = sizes[len(deltas) % n]
+            size = sizes[(start + len(deltas)) % n]
             deltas.append(text[at : at + size])
             at += size
         return deltas
@@ -258,6 +292,10 @@ class _Plan:
     prompt_tokens: int
     item_id: str = ""  # Responses: the output item's id
     call_id: str = field(default_factory=lambda: _new_id("call_"))
+    # Several function calls (`Reply.calls`, `Reply.call_texts`): each one, and what is sent of them,
+    # in order: ("added", call, ""), ("delta", call, delta), ("done", call, "").
+    calls: list[_PlannedCall] | None = None
+    steps: list[tuple[str, int, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.item_id:
@@ -270,6 +308,17 @@ class _Plan:
     @property
     def text(self) -> str:
         return "".join(self.deltas[: self.sent])
+
+
+@dataclass
+class _PlannedCall:
+    """One of several function calls: its ids, and what is sent of it."""
+
+    text: str = ""  # the arguments sent
+    added: bool = False  # it was announced (Chat: its first chunk; Responses: `output_item.added`)
+    done: bool = False  # its arguments were all sent
+    call_id: str = field(default_factory=lambda: _new_id("call_"))
+    item_id: str = field(default_factory=lambda: _new_id("fc_"))
 
 
 def _new_id(prefix: str) -> str:
@@ -295,6 +344,19 @@ def _forced_tool(body: dict[str, Any], chat: bool) -> tuple[str | None, Any]:
         if isinstance(spec, dict) and spec.get("name") == name:
             return name, spec.get("parameters")
     return name, None
+
+
+def _call_tool(body: dict[str, Any], chat: bool) -> tuple[str | None, Any]:
+    """The function several calls call: the forced one, else the request's first function tool."""
+    name, parameters = _forced_tool(body, chat)
+    if name is not None:
+        return name, parameters
+    for tool in body.get("tools") or []:
+        spec = tool.get("function") if chat and isinstance(tool, dict) else tool
+        if isinstance(tool, dict) and tool.get("type") == "function" and isinstance(spec, dict):
+            if isinstance(spec.get("name"), str):
+                return spec["name"], spec.get("parameters")
+    return None, None
 
 
 def _requested_format(body: dict[str, Any], chat: bool) -> tuple[bool, Any]:
@@ -351,16 +413,51 @@ def _answer_text(reply: Reply, structured: bool, schema: Any) -> str:
         return reply.text
     if reply.document is _MISSING:
         return ""
+    return _shaped(reply.document, reply._json, structured, schema)
+
+
+def _shaped(document: Any, text: str, structured: bool, schema: Any) -> str:
+    """A document (`text`, its JSON) as the request asks for it."""
     if schema is _JSON_MODE:
-        key = None if isinstance(reply.document, dict) else ENVELOPE_KEY
+        key = None if isinstance(document, dict) else ENVELOPE_KEY
     else:
         key = _envelope_key(schema)
-    if key is not None and not (isinstance(reply.document, dict) and key in reply.document):
-        return json.dumps({key: reply.document}, ensure_ascii=False)
+    if key is not None and not (isinstance(document, dict) and key in document):
+        return json.dumps({key: document}, ensure_ascii=False)
     if not structured:
         # A plain prompt gets what a model writes: prose around a fenced block.
-        return _PROSE_BEFORE + reply._json + _PROSE_AFTER
-    return reply._json
+        return _PROSE_BEFORE + text + _PROSE_AFTER
+    return text
+
+
+def _call_steps(per_call: list[list[str]], order: str, seed: int) -> list[tuple[str, int, str]]:
+    """The steps of several calls (see `_Plan.steps`) in `order`; each call's own stay in theirs."""
+    own = [
+        [("added", i, ""), *(("delta", i, d) for d in deltas), ("done", i, "")]
+        for i, deltas in enumerate(per_call)
+    ]
+    if order == "sequential":
+        return [step for steps in own for step in steps]
+    if order == "reversed":
+        return [step for steps in reversed(own) for step in steps]
+    rng = random.Random(seed)
+    live = [i for i, steps in enumerate(own) if steps]
+    heads = [0] * len(own)
+    out: list[tuple[str, int, str]] = []
+    turn = 0
+    while live:
+        if order == "round_robin":
+            at = turn % len(live)
+            turn += 1
+        else:
+            at = rng.randrange(len(live))
+        i = live[at]
+        out.append(own[i][heads[i]])
+        heads[i] += 1
+        if heads[i] == len(own[i]):
+            del live[at]
+            turn -= order == "round_robin"  # the next call moved into this place
+    return out
 
 
 def _error_body(message: str, status: int) -> dict[str, Any]:
@@ -483,6 +580,11 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.fault == "http_error":
             self._send_json(reply.status, _error_body(reply.message, reply.status))
             return
+        if reply._makes_calls and (reply.calls or reply.call_texts):
+            if _call_tool(body, chat=path == _CHAT_PATH)[0] is None:
+                message = "The reply makes function calls, but the request declares no function tool."
+                self._send_json(400, _error_body(message, 400))
+                return
         plan = self._plan(reply, body, chat=path == _CHAT_PATH)
         if body.get("stream") is not True:
             self._answer_whole(plan, body, chat=path == _CHAT_PATH)
@@ -507,6 +609,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
     def _plan(self, reply: Reply, body: dict[str, Any], chat: bool) -> _Plan:
+        if reply._makes_calls:
+            calls = self._plan_calls(reply, body, chat)
+            if calls is not None:
+                return calls
+            body = {k: v for k, v in body.items() if k not in ("tools", "tool_choice")}  # no call: a message
+            reply = Reply(text="", fault=reply.fault, fault_after=reply.fault_after, message=reply.message)
         tool, parameters = _forced_tool(body, chat)
         structured, schema = _requested_format(body, chat)
         if tool is not None:
@@ -529,6 +637,50 @@ class _Handler(BaseHTTPRequestHandler):
             deltas=deltas,
             sent=sent,
             prompt_tokens=max(1, len(json.dumps(body)) // 4),
+        )
+
+    def _plan_calls(self, reply: Reply, body: dict[str, Any], chat: bool) -> _Plan | None:
+        """Several function calls (None if the reply makes none: then it answers with an empty message)."""
+        replay = self.server.replay
+        name, parameters = _call_tool(body, chat)
+        if reply.call_texts is not None:
+            texts = list(reply.call_texts)
+        else:
+            texts = [
+                _shaped(d, t, True, parameters)
+                for d, t in zip(reply.calls or (), reply._calls_json or (), strict=True)
+            ]
+        if not texts:
+            return None
+        per_call: list[list[str]] = []
+        for text in texts:  # the delta sizes go on from call to call
+            per_call.append(replay._cut(text, sum(map(len, per_call))))
+        steps = _call_steps(per_call, reply.call_order, replay._seed)
+        deltas = [d for step, _, d in steps if step == "delta"]
+        sent = len(deltas)
+        if reply.fault in ("drop", "error", "length", "content_filter"):
+            sent = min(sent, len(deltas) // 2 if reply.fault_after is None else reply.fault_after)
+        if sent < len(deltas):  # up to the last delta sent (and whatever came before it)
+            steps = steps[: [i for i, (step, _, _) in enumerate(steps) if step == "delta"][sent]]
+        calls = [_PlannedCall() for _ in texts]
+        for step, i, delta in steps:
+            call = calls[i]
+            if step == "added":
+                call.added = True
+            elif step == "delta":
+                call.text += delta
+            else:
+                call.done = True
+        model = body.get("model")
+        return _Plan(
+            reply=reply,
+            model=model if isinstance(model, str) else "replay",
+            tool=name,
+            deltas=deltas,
+            sent=sent,
+            prompt_tokens=max(1, len(json.dumps(body)) // 4),
+            calls=calls,
+            steps=steps,
         )
 
     def _answer_whole(self, plan: _Plan, body: dict[str, Any], chat: bool) -> None:
@@ -562,24 +714,29 @@ class _Handler(BaseHTTPRequestHandler):
             choice = '{"index":0,"delta":' + delta + ',"logprobs":null,"finish_reason":' + reason + "}"
             return head + "[" + choice + "]" + usage_null + "}"
 
-        if plan.fault == "refusal":
-            first = '{"role":"assistant","content":null,"refusal":""}'
-            before, after, finish = '{"refusal":', "}", "stop"
-        elif plan.tool is not None:
-            function = {"name": plan.tool, "arguments": ""}
-            call = {"index": 0, "id": plan.call_id, "type": "function", "function": function}
-            first = _dumps({"role": "assistant", "content": None, "tool_calls": [call]})
-            before, after, finish = '{"tool_calls":[{"index":0,"function":{"arguments":', "}}]}", "tool_calls"
+        if plan.calls is not None:
+            finish = "tool_calls"
+            self._chat_calls(plan, sink, chunk)
         else:
-            first = '{"role":"assistant","content":""}'
-            before, after, finish = '{"content":', "}", "stop"
-        sink.data(chunk(first, None))
-        # The one hot loop: everything but the delta itself is built once. (A NUL is never left raw by
-        # the JSON encoder, so it cannot occur in `head`.)
-        prefix, _, suffix = chunk(before + "\0" + after, None).partition("\0")
-        for delta in plan.deltas[: plan.sent]:
-            sink.pause()
-            sink.data(prefix + _dumps(delta) + suffix)
+            if plan.fault == "refusal":
+                first = '{"role":"assistant","content":null,"refusal":""}'
+                before, after, finish = '{"refusal":', "}", "stop"
+            elif plan.tool is not None:
+                function = {"name": plan.tool, "arguments": ""}
+                call = {"index": 0, "id": plan.call_id, "type": "function", "function": function}
+                first = _dumps({"role": "assistant", "content": None, "tool_calls": [call]})
+                before, after = '{"tool_calls":[{"index":0,"function":{"arguments":', "}}]}"
+                finish = "tool_calls"
+            else:
+                first = '{"role":"assistant","content":""}'
+                before, after, finish = '{"content":', "}", "stop"
+            sink.data(chunk(first, None))
+            # The one hot loop: everything but the delta itself is built once. (A NUL is never left raw
+            # by the JSON encoder, so it cannot occur in `head`.)
+            prefix, _, suffix = chunk(before + "\0" + after, None).partition("\0")
+            for delta in plan.deltas[: plan.sent]:
+                sink.pause()
+                sink.data(prefix + _dumps(delta) + suffix)
         if plan.fault == "drop":
             return
         if plan.fault == "error":
@@ -598,6 +755,31 @@ class _Handler(BaseHTTPRequestHandler):
             sink.data(head + '[],"usage":' + _dumps(_chat_usage(plan)) + "}")
         sink.data("[DONE]", last=True)
 
+    @staticmethod
+    def _chat_calls(plan: _Plan, sink: _Sink, chunk: Any) -> None:
+        """Several calls as the API streams them: each call's first chunk has its index, id and name
+        (the message's first chunk also its role), and the argument deltas say only their index."""
+        calls = plan.calls or []
+        role = True
+        for step, i, delta in plan.steps:
+            if step == "added":
+                function = {"name": plan.tool, "arguments": ""}
+                call = {"index": i, "id": calls[i].call_id, "type": "function", "function": function}
+                head: dict[str, Any] = {"role": "assistant", "content": None} if role else {}
+                sink.data(chunk(_dumps({**head, "tool_calls": [call]}), None))
+                role = False
+            elif step == "delta":
+                if role:
+                    sink.data(chunk('{"role":"assistant","content":null}', None))
+                    role = False
+                sink.pause()
+                arguments = '{"arguments":' + _dumps(delta) + "}"
+                sink.data(
+                    chunk('{"tool_calls":[{"index":' + str(i) + ',"function":' + arguments + "}]}", None)
+                )
+        if role:
+            sink.data(chunk('{"role":"assistant","content":null}', None))
+
     # -- Responses ---------------------------------------------------------------------------------
 
     def _responses_stream(self, plan: _Plan, body: dict[str, Any], sink: _Sink) -> None:
@@ -612,6 +794,9 @@ class _Handler(BaseHTTPRequestHandler):
         created = int(time.time())
         send("response.created", response=_response_object(plan, body, rid, final=False, created=created))
         send("response.in_progress", response=_response_object(plan, body, rid, final=False, created=created))
+        if plan.calls is not None:
+            self._responses_calls(plan, body, rid, created, send, sink)
+            return
         send("response.output_item.added", output_index=0, item=_output_item(plan, final=False))
         where: dict[str, Any] = {"item_id": plan.item_id, "output_index": 0}
         if plan.tool is None or plan.fault == "refusal":
@@ -652,6 +837,76 @@ class _Handler(BaseHTTPRequestHandler):
             response=final,
         )
 
+    @staticmethod
+    def _responses_calls(
+        plan: _Plan, body: dict[str, Any], rid: str, created: int, send: Any, sink: _Sink
+    ) -> None:
+        """Several calls as the API streams them: each an output item of its own (its output index is
+        its place among the calls), added, its argument deltas, its arguments done, the item done."""
+        calls = plan.calls or []
+        for step, i, delta in plan.steps:
+            call = calls[i]
+            if step == "added":
+                send(
+                    "response.output_item.added", output_index=i, item=_call_item(plan, i, "", "in_progress")
+                )
+            elif step == "delta":
+                sink.pause()
+                send(
+                    "response.function_call_arguments.delta",
+                    item_id=call.item_id,
+                    output_index=i,
+                    delta=delta,
+                )
+            else:
+                send(
+                    "response.function_call_arguments.done",
+                    item_id=call.item_id,
+                    output_index=i,
+                    arguments=call.text,
+                )
+                send(
+                    "response.output_item.done",
+                    output_index=i,
+                    item=_call_item(plan, i, call.text, "completed"),
+                )
+        if plan.fault == "drop":
+            return
+        if plan.fault == "error":
+            send("error", last=True, code="server_error", message=plan.reply.message, param=None)
+            return
+        for i, call in enumerate(calls):  # cut short ("length", "content_filter"): what was open ends
+            if call.added and not call.done:
+                send(
+                    "response.function_call_arguments.done",
+                    item_id=call.item_id,
+                    output_index=i,
+                    arguments=call.text,
+                )
+                send(
+                    "response.output_item.done",
+                    output_index=i,
+                    item=_call_item(plan, i, call.text, "incomplete"),
+                )
+        final = _response_object(plan, body, rid, final=True, created=created)
+        send(
+            "response.incomplete" if final["status"] == "incomplete" else "response.completed",
+            last=True,
+            response=final,
+        )
+
+
+def _call_item(plan: _Plan, i: int, arguments: str, status: str) -> dict[str, Any]:
+    call = (plan.calls or [])[i]
+    return {
+        "id": call.item_id,
+        "type": "function_call",
+        "status": status,
+        "call_id": call.call_id,
+        "name": plan.tool,
+        "arguments": arguments,
+    }
+
 
 def _chat_usage(plan: _Plan) -> dict[str, int]:
     return {
@@ -666,6 +921,13 @@ def _chat_completion(plan: _Plan) -> dict[str, Any]:
     finish = "stop"
     if plan.fault == "refusal":
         message["refusal"] = plan.text
+    elif plan.calls is not None:
+        message["tool_calls"] = [
+            {"id": c.call_id, "type": "function", "function": {"name": plan.tool, "arguments": c.text}}
+            for c in plan.calls
+            if c.added
+        ]
+        finish = "tool_calls"
     elif plan.tool is not None:
         function = {"name": plan.tool, "arguments": plan.text}
         message["tool_calls"] = [{"id": plan.call_id, "type": "function", "function": function}]
@@ -718,6 +980,16 @@ def _output_item(plan: _Plan, final: bool) -> dict[str, Any]:
     }
 
 
+def _output(plan: _Plan) -> list[dict[str, Any]]:
+    if plan.calls is None:
+        return [_output_item(plan, final=True)]
+    return [
+        _call_item(plan, i, c.text, "completed" if c.done else "incomplete")
+        for i, c in enumerate(plan.calls)
+        if c.added
+    ]
+
+
 def _response_object(
     plan: _Plan,
     body: dict[str, Any],
@@ -762,7 +1034,7 @@ def _response_object(
         "max_output_tokens": body.get("max_output_tokens"),
         "metadata": body.get("metadata") or {},
         "model": plan.model,
-        "output": [_output_item(plan, final=True)] if final else [],
+        "output": _output(plan) if final else [],
         "parallel_tool_calls": body.get("parallel_tool_calls", True),
         "previous_response_id": body.get("previous_response_id"),
         "reasoning": {"effort": None, "summary": None},
