@@ -73,6 +73,7 @@ def main() -> int:
         metavar="PYTHON",
         help="also run, as config 'baseline', another interpreter or virtualenv's python (another build)",
     )
+    ap.add_argument("--only", metavar="NAMES", help="run only these configurations (comma-separated)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -81,6 +82,8 @@ def main() -> int:
     configs = {name: (sys.executable, setting) for name, setting in CONFIGS.items()}
     if args.baseline:
         configs["baseline"] = (args.baseline, "")
+    if args.only:
+        configs = {k: v for k, v in configs.items() if k in args.only.split(",")}
     runs: dict[str, list[dict[str, float]]] = {k: [] for k in configs}
     for r in range(args.rounds):
         for name, (python, setting) in configs.items():

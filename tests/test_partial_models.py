@@ -126,7 +126,9 @@ def test_validators_never_see_partial_data() -> None:
 
     doc = json.dumps([{"name": "alpha", "count": 1}, {"name": "beta", "count": 2}])
     seen, final = stream_all(doc, list[Checked])
-    assert len(seen) > 10
+    assert len(seen) > 4
+    # `name` has a validator of its model's, which may change it: it shows once its object closes.
+    assert all(x.name == "" for p in seen for x in p if not unspool.is_complete(x))
     assert ("name", "alp") not in calls
     assert all(c[1] in ("alpha", "beta") for c in calls)
     # Each object validated once when it closed (no re-validation per chunk).
@@ -302,7 +304,7 @@ def test_a_final_value_of_none_is_yielded() -> None:
     # None is a value like any other: a validator may turn the finished list into it.
     nothing_if_empty = Annotated[list[int], AfterValidator(lambda v: v or None)]
     s = unspool.stream(["[", "]"], response_model=nothing_if_empty)
-    assert list(s) == [[], None]
+    assert list(s) == [None]  # (the list is held back: its validator may change it)
     assert s.partial is None and s.get_final_response() is None
 
 

@@ -5,6 +5,7 @@ from pydantic import BaseModel
 
 __all__ = [
     "HIDDEN",
+    "LATER",
     "DictLevel",
     "InnerFrame",
     "ListLevel",
@@ -22,6 +23,8 @@ __version__: str
 
 # What `closed` returns for a member that closed invalid: `InnerFrame.take_in` leaves it out.
 HIDDEN: object
+# What `closed` returns for a member shown only once its object closes: `InnerFrame.take_in` leaves it out.
+LATER: object
 
 # The partial layer's records (see `unspool.plan`): one level of a snapshot's open path each, and the
 # innermost frame the core takes scalar members in for. Checked when made (TypeError on a wrong type).
@@ -177,6 +180,6 @@ def parse_partial(text: str | bytes, *, lenient: bool = False) -> Any: ...
 def build_partial(
     specs: list[ModelLevel | ListLevel | DictLevel | RootModelLevel], child: Any | None
 ) -> Any: ...
-def same_partial(a: Any, b: Any) -> bool: ...
+def same_partial(a: Any, b: Any, /, exact: bool = False) -> bool: ...
 def shortcuts() -> tuple[str, ...]: ...
 def _first_room() -> int: ...

@@ -193,7 +193,11 @@ class Engine(Validation):
         self.parser._follow(self._specs, self._text, self._may_hold, self._fast(), self._limit)
         if snap is _SNAPSHOT:  # built from the levels just handed over, read once
             snap = self.parser._snapshot(self._text)
-        if snap is MISSING or same_partial(snap, self.partial):  # e.g. a part closed as it was shown
+        if snap is MISSING or snap is self.partial:
+            return MISSING
+        # A part that closed as it was shown changes nothing visible; but the final is yielded whenever
+        # the last partial held partial objects (they become finished instances: `is_complete` changes).
+        if same_partial(snap, self.partial, snap is self._final):
             return MISSING
         self.partial = snap
         return snap

@@ -22,13 +22,24 @@ from pydantic import (
     PydanticUserError,
     RootModel,
     SkipValidation,
+    StringConstraints,
     TypeAdapter,
     ValidationError,
     create_model,
 )
 from pydantic.fields import FieldInfo
 
-from ._core import HIDDEN, DictLevel, InnerFrame, ListLevel, Member, ModelLevel, RootModelLevel, build_partial
+from ._core import (
+    HIDDEN,
+    LATER,
+    DictLevel,
+    InnerFrame,
+    ListLevel,
+    Member,
+    ModelLevel,
+    RootModelLevel,
+    build_partial,
+)
 from .markers import Done, NotNull
 from .partial import SharedSet, forget_partial_class, partial_class, shown_before_arrival, slot_setters
 
@@ -179,17 +190,18 @@ class LiteralNode(Node):
         self.values = {(type(a), a) for a in get_args(tp)}
 
     def trusted(self, raw: Any) -> bool:
-        return (type(raw), raw) in self.values
+        return type(raw) not in (list, dict) and (type(raw), raw) in self.values
 
 
 class Text(Node):
-    """A string that is shown as it grows."""
+    """A string that is shown as it grows (unless what validates it may change it: then it is an atom)."""
 
     streams_text = True
 
-    def __init__(self, tp: Any, constrained: bool) -> None:
+    def __init__(self, tp: Any, constrained: bool, streams: bool = True) -> None:
         super().__init__(tp)
         self.as_is = () if constrained else (str,)
+        self.streams_text = streams
 
     def empty(self) -> Any:
         return ""
@@ -249,18 +261,20 @@ def _container_spec(frame: Frame, open_key: Any) -> Level:
 
 
 class ListNode(ContainerNode):
-    def __init__(self, tp: Any, item: Node, plain: bool) -> None:
+    def __init__(self, tp: Any, item: Node, plain: bool, shown_open: bool = True) -> None:
         super().__init__(tp)
         self.item = item
         # A plain `list[X]` / `dict[str, X]` is just its validated items; anything else (constraints,
         # sets, tuples) is validated as a whole once it closes.
         self.plain = plain
+        # False if its validation may change it (a validator of its own): then shown once closed.
+        self.shown_open = shown_open
 
     def empty(self) -> Any:
         return []
 
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
-        return Frame(self, raw, []) if type(raw) is list else None
+        return Frame(self, raw, []) if type(raw) is list and self.shown_open else None
 
     def child(self, frame: Frame, key: Any) -> Node:
         return self.item
@@ -298,7 +312,11 @@ class DictNode(ListNode):
         return {}
 
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
-        return Frame(self, raw, {}) if type(raw) is dict else None
+        # Keys that validate (an enum, `int`, a validated `str`) show only as the dict closes: until
+        # then the dict is held back, so that no key changes once shown.
+        if type(raw) is not dict or not self.shown_open or self.keys is not None:
+            return None
+        return Frame(self, raw, {})
 
     def finish(self, frame: Frame, v: Validation) -> Any:
         done = super().finish(frame, v)
@@ -342,12 +360,25 @@ class ModelNode(Node):
     _keys_are_names: bool | None = None
     _shallow_validator: Any = None
     _whole: bool | None = None
+    _rewrites: bool | None = None
 
     def empty(self) -> Any:
         return None
 
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
-        return Frame(self, raw, {}) if type(raw) is dict else None
+        return Frame(self, raw, {}) if type(raw) is dict and not self.rewrites else None
+
+    @property
+    def rewrites(self) -> bool:
+        """True if a "before", "wrap" or "plain" model validator may reshape the input: then the object
+        is shown only once it has closed. (An "after" validator, or `model_post_init`, sees the validated
+        object: what it changes shows when the object closes, the one exception to "values only grow".)"""
+        if self._rewrites is None:
+            d = self.tp.__pydantic_decorators__
+            self._rewrites = bool(
+                d.root_validators or any(m.info.mode != "after" for m in d.model_validators.values())
+            )
+        return self._rewrites
 
     def child(self, frame: Frame, key: Any) -> Node:
         fp = self.fields.get(key)
@@ -398,6 +429,8 @@ class ModelNode(Node):
         return self.finish(Frame(self, raw, {}), v)
 
     def finish(self, frame: Frame, v: Validation) -> Any:
+        if self.rewrites:  # its input is the model validator's to reshape: nothing is judged before it
+            return self.validate(frame.raw, v)
         self.sync(frame, None, v)
         done = frame.done
         if frame.failed or (v.invalid and any(id(x) in v.invalid for x in done.values())):
@@ -504,7 +537,8 @@ class RootNode(Node):
     def __init__(self, tp: Any, inner: Node) -> None:
         super().__init__(tp)
         self.inner = inner
-        self.streams_text = inner.streams_text
+        # A string root shows once closed: its open text would show bare, not wrapped in the model.
+        self.streams_text = False
         self.partial_cls = partial_class(tp)
         self.setters = slot_setters(self.partial_cls)
         self.fields_set = SharedSet({"root"})
@@ -600,6 +634,27 @@ class UnionNode(Node):
         return self.validate(raw, v)
 
 
+class Held(Node):
+    """A field its model validates with a field validator, which may change it as the object closes:
+    it reads as its placeholder until then (the object's own validation gives its value)."""
+
+    def __init__(self, inner: Node, after_only: bool) -> None:
+        super().__init__(inner.tp)
+        self.inner = inner
+        self.config = inner.config
+        # With "after" validators only, the field's own type is validated first, as pydantic does: a
+        # failure shows (and is recorded) as the field closes.
+        self.after_only = after_only
+
+    def empty(self) -> Any:
+        return self.inner.empty()
+
+    def close(self, raw: Any, v: Validation) -> Any:
+        if self.after_only and v.closed(self.inner, raw) is HIDDEN:
+            return HIDDEN
+        return LATER
+
+
 class Discriminated(Node):
     """A tagged union: held back until the tag has arrived whole, then streams as that member."""
 
@@ -612,13 +667,15 @@ class Discriminated(Node):
     def frame(self, raw: Any, open_key: Any) -> Frame | None:
         if type(raw) is not dict or self.key not in raw or open_key == self.key:
             return None
-        m = self.members.get(raw[self.key])
+        tag = raw[self.key]
+        m = self.members.get(tag) if type(tag) not in (list, dict) else None
         return m.frame(raw, open_key) if m is not None else None
 
     def close(self, raw: Any, v: Validation) -> Any:
         if raw is None and self.nullable:
             return None
-        m = self.members.get(raw.get(self.key)) if type(raw) is dict else None
+        tag = raw.get(self.key) if type(raw) is dict else None
+        m = self.members.get(tag) if type(tag) not in (list, dict) else None
         return v.closed(m, raw) if m is not None else self.validate(raw, v)
 
 
@@ -733,13 +790,16 @@ def _compile_node(tp: Any, meta: list[Any], config: ConfigDict | None) -> Node:
         if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
             return Node(full)
         item = _compile(args[0], [], config) if args else AnyNode(Any)
-        return ListNode(full, item, plain=origin is list and not constraints)
+        return ListNode(full, item, plain=origin is list and not constraints, shown_open=_pure(constraints))
     if origin in (dict, typing.Dict, typing.Mapping) or inner is dict:  # noqa: UP006
         value = _compile(args[1], [], config) if len(args) == 2 else AnyNode(Any)
         key = args[0] if len(args) == 2 else str
-        return DictNode(full, value, plain=origin is dict and not constraints, key=key)
+        node = DictNode(full, value, plain=origin is dict and not constraints, key=key)
+        node.shown_open = _pure(constraints)
+        return node
     if inner is str:
-        return Text(full, constrained=bool(constraints) or changes)
+        streams = _pure(constraints) and not _transforms_text(config)
+        return Text(full, constrained=bool(constraints) or changes, streams=streams)
     if origin is Literal:
         return LiteralNode(full) if not constraints and not changes else Node(full)
     if inner in _TRUSTED and not constraints and not changes:
@@ -766,7 +826,7 @@ def holds_back(node: Node) -> bool:
             todo.extend(fp.node for fp in n.fields.values())
         elif isinstance(n, ListNode):
             todo.append(n.item)
-        elif isinstance(n, RootNode):
+        elif isinstance(n, (RootNode, Held)):
             todo.append(n.inner)
         elif isinstance(n, UnionNode):
             todo.extend(n.members)
@@ -790,6 +850,7 @@ def _compile_model(model: type[BaseModel]) -> ModelNode:
     node.setters = slot_setters(node.partial_cls)
     gen = model.model_config.get("alias_generator")
     config = _config_for(model)
+    checked = _field_validator_modes(model)
     not_null = []
     for name, info in model.model_fields.items():
         key = _json_key(name, info, gen)
@@ -798,6 +859,8 @@ def _compile_model(model: type[BaseModel]) -> ModelNode:
             # pydantic lifts `Field(discriminator=...)` out of the annotation onto the field itself.
             meta.append(Field(discriminator=info.discriminator))
         fnode = _compile(info.annotation, meta, config)
+        if name in checked:
+            fnode = Held(fnode, checked[name])
         fp = FieldPlan(name, fnode, any(m is NotNull for m in info.metadata), _empty_for(info, fnode))
         node.fields[key] = fp
         if model.model_config.get("populate_by_name") or model.model_config.get("validate_by_name"):
@@ -892,26 +955,53 @@ def _has_validators(model: type[BaseModel]) -> bool:
 
 def _max_length(node: Node, meta: list[Any], config: ConfigDict | None) -> int | None:
     """The `max_length` an open value of `node` can be judged by as it grows (see `Node.max_length`)."""
-    limits = []
-    for m in meta:
-        if isinstance(m, annotated_types.MaxLen):
-            limits.append(int(m.max_length))
-        elif m is NotNull:
-            continue
-        elif not isinstance(m, (annotated_types.BaseMetadata, str)) and type(m).__name__ not in _PURE:
-            return None  # a validator or a transformation: the text as it stands is not what is judged
+    if not _pure(meta) or (isinstance(node, Text) and _transforms_text(config)):
+        return None  # a validator or a transformation: the value as it stands is not what is judged
+    limits = [int(m.max_length) for m in meta if isinstance(m, annotated_types.MaxLen)]
     if isinstance(node, Text):
-        if config and config.get("str_strip_whitespace"):
-            return None
         most = config.get("str_max_length") if config else None
         if most is not None:
             limits.append(most)
     return min(limits, default=None)
 
 
-# Metadata that only constrains (a pattern, say): it does not change the value a length is judged on.
-_PURE = {"_PydanticGeneralMetadata", "FieldInfo"}
-
-
 def _text_limit(node: Node) -> int | None:
     return node.max_length if node.streams_text else None
+
+
+def _pure(meta: list[Any]) -> bool:
+    """True if `meta` only constrains (lengths, bounds, a pattern): what is validated is the value as it
+    stands, so it can be shown as it grows. A validator or a transformation may change it."""
+    for m in meta:
+        if m is NotNull or isinstance(m, (annotated_types.BaseMetadata, str)):
+            continue
+        if isinstance(m, FieldInfo):
+            if not _pure(list(m.metadata)):
+                return False
+        elif isinstance(m, StringConstraints):
+            if m.strip_whitespace or m.to_lower or m.to_upper:
+                return False
+        elif type(m).__name__ != "_PydanticGeneralMetadata":
+            return False
+    return True
+
+
+def _transforms_text(config: ConfigDict | None) -> bool:
+    if not config:
+        return False
+    return bool(
+        config.get("str_strip_whitespace") or config.get("str_to_lower") or config.get("str_to_upper")
+    )
+
+
+def _field_validator_modes(model: type[BaseModel]) -> dict[str, bool]:
+    """Field name -> True if every validator of the model's on it is an "after" one."""
+    d = model.__pydantic_decorators__
+    out: dict[str, bool] = {}
+    decorators: list[Any] = [*d.field_validators.values(), *d.validators.values()]
+    for dec in decorators:
+        fields = model.model_fields if "*" in dec.info.fields else dec.info.fields
+        after = getattr(dec.info, "mode", "after") == "after"
+        for name in fields:
+            out[name] = out.get(name, True) and after
+    return out

@@ -131,7 +131,20 @@ class Session:
         return self.api.request(self.kwargs, self.schema, self.mode, stream, self.each_call_is_item)
 
     def take(self, event: Any) -> bool:
-        """One SDK chunk or event; True if the partial object changed. Raises `_Stop` to end the attempt."""
+        """One SDK chunk or event; True if the partial object changed. Raises `_Stop` to end the attempt.
+
+        Any other exception (a validator's own, raised through pydantic as `validate_json` raises it)
+        ends the stream: `get_final_response()` raises it again, as `unspool.stream` does.
+        """
+        try:
+            return self._take(event)
+        except _Stop:
+            raise
+        except Exception as e:
+            self._conclude(e)
+            raise
+
+    def _take(self, event: Any) -> bool:
         progress = self.progress
         try:
             text = self.api.read(event, self.reply, self.mode)

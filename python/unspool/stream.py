@@ -152,8 +152,9 @@ class Progress(Generic[T]):
             self._failure = e
             raise
         partial = self._engine.partial
-        if self._shown is partial:
+        if self._shown is partial and not (partial is None and self._failure is None):
             return False
+        # (A final value of None is yielded too: the engine never yields None before its end.)
         self._show(partial)
         return True
 

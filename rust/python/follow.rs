@@ -28,7 +28,8 @@ pub(super) struct Fast {
 /// `rec.closed(node, value)` (which records a failure as the engine does); then writes them into
 /// `rec.done` (a field under its name, a dict's value under its key, a list's item at its end; a key
 /// that is no field stays in `raw` for the model's own validation) and sets `rec.frame.n` to `total`.
-/// A member that closed invalid (`closed` returned `HIDDEN`) is left out, and `rec.frame.failed` set.
+/// A member that closed invalid (`closed` returned `HIDDEN`) is left out, and `rec.frame.failed` set;
+/// one shown only when its object closes (`LATER`) is left out.
 /// Everything is read and validated before anything changes. Returns the fields written, by name.
 ///
 /// The one place closed members are taken in: by the engine when it settles a frame
@@ -99,11 +100,15 @@ pub(super) fn take_in<'py>(
     }
     let done = rec.done.bind(py);
     let hidden = super::records::hidden(py)?;
+    let later = super::records::later(py)?;
     let mut named = Vec::with_capacity(taken.len());
     let mut failed = false;
     for (name, value, _) in taken {
         if value.is(hidden) {
             failed = true;
+            continue;
+        }
+        if value.is(later) {
             continue;
         }
         match name {

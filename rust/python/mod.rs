@@ -49,6 +49,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<records::Member>()?;
     m.add_class::<records::InnerFrame>()?;
     m.add("HIDDEN", records::hidden(m.py())?)?;
+    m.add("LATER", records::later(m.py())?)?;
     // Private (not in `__all__`): for tests.
     m.setattr("_first_room", wrap_pyfunction!(_first_room, m)?)?;
     m.add_function(wrap_pyfunction!(snapshot::build_partial, m)?)?;

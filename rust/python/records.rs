@@ -10,6 +10,26 @@ use pyo3::{PyTraverseError, PyVisit};
 
 static BASE_MODEL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static HIDDEN: PyOnceLock<Py<Hidden>> = PyOnceLock::new();
+static LATER: PyOnceLock<Py<Later>> = PyOnceLock::new();
+
+/// What the engine's `closed` returns for a member shown only once its object closes (a field with a
+/// validator of its model's, which may change it then): `take_in` leaves it out of `done`.
+#[pyclass(module = "unspool._core", frozen)]
+pub struct Later;
+
+#[pymethods]
+impl Later {
+    fn __repr__(&self) -> &'static str {
+        "LATER"
+    }
+}
+
+/// The one `Later` instance.
+pub fn later(py: Python<'_>) -> PyResult<&Bound<'_, Later>> {
+    LATER
+        .get_or_try_init(py, || Py::new(py, Later))
+        .map(|h| h.bind(py))
+}
 
 /// What the engine's `closed` returns for a member that closed invalid: `take_in` leaves it out of
 /// `done` (a field then reads as its placeholder, a list or dict loses the element) and sets the

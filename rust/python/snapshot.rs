@@ -738,30 +738,44 @@ fn same(
     b: &Bound<'_, PyAny>,
     mixin: &Bound<'_, PyType>,
     depth: u32,
+    exact: bool,
 ) -> PyResult<bool> {
     if a.is(b) {
         return Ok(true);
     }
     let ty = a.get_type();
-    if depth > SAME_DEPTH || !ty.is(b.get_type()) {
+    if depth > SAME_DEPTH {
         return a.eq(b);
+    }
+    if !ty.is(b.get_type()) {
+        // A partial object and its model's instance compare by their fields (a part that closed as it
+        // was shown), unless `exact`; other values of two types are two values (`1` is not `True`).
+        let partial = |t: &Bound<'_, PyType>| {
+            // SAFETY: both are live type objects.
+            unsafe { ffi::PyType_IsSubtype(t.as_type_ptr(), mixin.as_type_ptr()) != 0 }
+        };
+        return if !exact && (partial(&ty) || partial(&b.get_type())) {
+            a.eq(b)
+        } else {
+            Ok(false)
+        };
     }
     // Exact types only: a subclass may define equality its own way.
     if a.is_exact_instance_of::<PyList>() {
         // SAFETY: both were just checked to be exactly `list`.
         let (x, y) = unsafe { (a.cast_unchecked::<PyList>(), b.cast_unchecked::<PyList>()) };
-        return same_lists(x, y, mixin, depth);
+        return same_lists(x, y, mixin, depth, exact);
     }
     if a.is_exact_instance_of::<PyDict>() {
         // SAFETY: both were just checked to be exactly `dict`.
         let (x, y) = unsafe { (a.cast_unchecked::<PyDict>(), b.cast_unchecked::<PyDict>()) };
-        return same_dicts(x, y, mixin, depth);
+        return same_dicts(x, y, mixin, depth, exact);
     }
     // SAFETY: both are live type objects. (`PyType_IsSubtype` reads the MRO; `issubclass` would go
     // through the models' ABC metaclass.)
     if unsafe { ffi::PyType_IsSubtype(ty.as_type_ptr(), mixin.as_type_ptr()) } != 0 {
         let (x, y) = (instance_dict(a)?, instance_dict(b)?);
-        return same_dicts(&x, &y, mixin, depth);
+        return same_dicts(&x, &y, mixin, depth, exact);
     }
     a.eq(b)
 }
@@ -771,6 +785,7 @@ fn same_lists(
     y: &Bound<'_, PyList>,
     mixin: &Bound<'_, PyType>,
     depth: u32,
+    exact: bool,
 ) -> PyResult<bool> {
     if x.len() != y.len() {
         return Ok(false);
@@ -799,7 +814,7 @@ fn same_lists(
                     Bound::from_borrowed_ptr(py, v),
                 )
             };
-            if !same(&u, &v, mixin, depth + 1)? {
+            if !same(&u, &v, mixin, depth + 1, exact)? {
                 return Ok(false);
             }
         }
@@ -812,6 +827,7 @@ fn same_dicts(
     y: &Bound<'_, PyDict>,
     mixin: &Bound<'_, PyType>,
     depth: u32,
+    exact: bool,
 ) -> PyResult<bool> {
     if x.len() != y.len() {
         return Ok(false);
@@ -845,7 +861,7 @@ fn same_dicts(
                     None => return Ok(false),
                 }
             };
-        if !same(&u, &v, mixin, depth + 1)? {
+        if !same(&u, &v, mixin, depth + 1, exact)? {
             return Ok(false);
         }
     }
@@ -854,15 +870,22 @@ fn same_dicts(
 
 /// The stream's "did the visible partial change?" test: `a == b`, faster on snapshots.
 pub fn same_value(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
+    same_shown(a, b, false)
+}
+
+/// `same_value`; with `exact`, a partial object also differs from its model's finished instance.
+fn same_shown(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, exact: bool) -> PyResult<bool> {
     if a.is(b) {
         return a.eq(b); // `==` on one object is its own business (NaN is not equal to itself)
     }
     let mixin = PARTIAL_MIXIN.import(a.py(), "unspool.partial", "_PartialMixin")?;
-    same(a, b, mixin, 0)
+    same(a, b, mixin, 0, exact)
 }
 
-/// Python entry point: `same_partial(a, b)`.
+/// Python entry point: `same_partial(a, b, /, exact=False)`: `exact` tells a finished object from a
+/// partial one showing the same values (the stream's final yield).
 #[pyfunction]
-pub fn same_partial(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>) -> PyResult<bool> {
-    same_value(a, b)
+#[pyo3(signature = (a, b, /, exact=false))]
+pub fn same_partial(a: &Bound<'_, PyAny>, b: &Bound<'_, PyAny>, exact: bool) -> PyResult<bool> {
+    same_shown(a, b, exact)
 }
