@@ -139,3 +139,105 @@ def test_fail_fast_stops_the_upstream_as_soon_as_an_open_string_passes_its_max_l
             assert all(not p or len(p[0].blurb) <= 140 for p in seen)
         finally:
             sdk.close()
+
+
+def test_a_literal_or_tag_that_arrives_as_a_container_is_pydantics_error() -> None:
+    from typing import Annotated, Literal
+
+    class Cat(BaseModel):
+        kind: Literal["cat"]
+
+    class Dog(BaseModel):
+        kind: Literal["dog"]
+
+    pet = Annotated[Union[Cat, Dog], Field(discriminator="kind")]  # noqa: UP007
+    for model, doc in ((Literal["yes", "no", 3], "{}"), (Literal["a"], "[1]"), (pet, '{"kind": ["cat"]}')):
+        want = final_error(model, doc)
+        for chunks in cuttings(doc):
+            s = unspool.stream(chunks, response_model=model)
+            list(s)
+            with pytest.raises(ValidationError) as got:
+                s.get_final_response()
+            assert [(d["type"], d["loc"]) for d in got.value.errors()] == want
+
+
+def test_one_and_true_are_two_values() -> None:
+    from typing import Literal
+
+    class Ticket(BaseModel):
+        name: str = ""
+        flag: Literal[1, 2, True] = 1
+
+    doc = '{"name": "x", "flag": true}'
+    for chunks in cuttings(doc):
+        s = unspool.stream(chunks, response_model=Ticket)
+        seen = list(s)
+        assert seen[-1].flag is True, chunks
+
+
+def test_the_last_yield_is_the_finished_object() -> None:
+    doc = '{"title": "t", "year": 2020}'
+    for chunks in cuttings(doc):
+        s = unspool.stream(chunks, response_model=Holder)
+        seen = list(s)
+        assert type(seen[-1]) is Holder and unspool.is_complete(seen[-1]), chunks
+        assert seen[-1] is s.get_final_response()
+
+
+def test_values_a_validator_may_change_show_only_once_validated() -> None:
+    from pydantic import ConfigDict, RootModel, field_validator
+
+    class Name(RootModel[str]):
+        pass
+
+    class Shouted(BaseModel):
+        model_config = ConfigDict(str_strip_whitespace=True)
+        loud: str
+        quiet: str = ""
+        name: Name | None = None
+        n: int = 0
+
+        @field_validator("loud")
+        @classmethod
+        def up(cls, v: str) -> str:
+            return v.upper() + "!"
+
+    doc = '{"loud": "hey there", "quiet": "  soft ", "name": "Ada", "n": 5}'
+    want = TypeAdapter(Shouted).validate_json(doc)
+    for chunks in cuttings(doc):
+        s = unspool.stream(chunks, response_model=Shouted)
+        seen = list(s)
+        for p in seen:
+            # Each shows nothing, or its final value: never a value a validator would still change.
+            assert p.loud in ("", want.loud) and p.quiet in ("", want.quiet), (chunks, p)
+            assert p.name is None or p.name == want.name, (chunks, p)
+        assert seen[-1] == want
+
+
+def test_a_validators_own_exception_is_raised_again_by_the_openai_layer() -> None:
+    import openai
+    from pydantic import model_validator
+    from unspool.testing import ReplayServer, Reply
+
+    class Peek(BaseModel):
+        child: dict[str, int]
+
+        @model_validator(mode="before")
+        @classmethod
+        def look(cls, data: Any) -> Any:
+            data["child"]["x"]  # a KeyError for `{}`, as pydantic raises it from validate_json
+            return data
+
+    with ReplayServer(Reply(document={"child": {}})) as server:
+        sdk = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        try:
+            for mode in ("tools", "json", "md_json"):
+                stream = unspool.from_openai(sdk, mode=mode).chat.completions.stream(
+                    model="m", messages=[{"role": "user", "content": "x"}], response_model=Peek
+                )
+                with pytest.raises(KeyError):
+                    list(stream)
+                with pytest.raises(KeyError):
+                    stream.get_final_response()
+        finally:
+            sdk.close()
