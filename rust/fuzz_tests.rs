@@ -108,6 +108,11 @@ fn feed_one(
 
 /// Feeds `chunks` (each one of the ways `feed_one` has, by `ways`), then finishes.
 fn feed_chunks(chunks: &[&[u8]], ways: &[u8], options: Options) -> Outcome {
+    feed_chunks_counted(chunks, ways, options).0
+}
+
+/// `feed_chunks`, and how many false starts the parser discarded (lenient mode).
+fn feed_chunks_counted(chunks: &[&[u8]], ways: &[u8], options: Options) -> (Outcome, u64) {
     let mut p = Parser::new(options);
     let mut t = TreeBuilder::new();
     let mut failed = None;
@@ -122,7 +127,8 @@ fn feed_chunks(chunks: &[&[u8]], ways: &[u8], options: Options) -> Outcome {
         Some(e) => Err(e),
         None => p.finish(&mut t),
     };
-    match r {
+    let restarts = p.restarts();
+    let outcome = match r {
         Ok(()) => {
             let v = t.into_value();
             assert!(v.is_some(), "finish() succeeded without a value");
@@ -143,7 +149,8 @@ fn feed_chunks(chunks: &[&[u8]], ways: &[u8], options: Options) -> Outcome {
             assert_eq!(p.finish(&mut t).unwrap_err(), e, "finish after an error");
             Err((e.kind, e.position))
         }
-    }
+    };
+    (outcome, restarts)
 }
 
 fn whole(input: &[u8], options: Options) -> Outcome {
@@ -513,6 +520,50 @@ fn any_input() -> impl Strategy<Value = Vec<u8>> {
     ]
 }
 
+/// LLM-style prose with brackets that start no JSON value (`see [2]`, `{Note: ...}`, a list that
+/// turns into prose, a string with brackets in it, a value cut short), JSON values among it, and
+/// tokens that make a candidate break at any point.
+fn prose_with_false_starts() -> impl Strategy<Value = Vec<u8>> {
+    let fragment = prop::sample::select(vec![
+        "Sure! ",
+        "see [section 2] ",
+        "[1, 2, see above] ",
+        "{Note: this is prose} ",
+        "{\"a\": ",
+        "{\"a\": \"[1, 2]\" oops} ",
+        "[\"x[\", ",
+        "[[",
+        "]]",
+        "[",
+        "]",
+        "{",
+        "}",
+        ",",
+        ":",
+        "\"",
+        "\"k\":",
+        "\\",
+        "\\u12",
+        "\n",
+        " ",
+        "1",
+        "-",
+        "tru",
+        "null",
+        "x",
+        "é",
+        "🚀",
+        "```json\n",
+        "\n```\n",
+    ]);
+    let piece = prop_oneof![
+        4 => fragment.prop_map(|f| f.as_bytes().to_vec()),
+        1 => (json_value_sized(3, 12), any::<u8>(), any::<u64>())
+            .prop_map(|(v, style, seed)| serialize(&v, style, seed).into_bytes()),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|p| p.concat())
+}
+
 fn chunk_sizes() -> impl Strategy<Value = Vec<usize>> {
     prop::collection::vec(
         prop_oneof![4 => 1usize..5, 2 => 5usize..70, 1 => Just(0usize)],
@@ -593,6 +644,53 @@ proptest! {
             let chunked = feed_chunks(&cut(prose.as_bytes(), &sizes), &ways, lenient);
             prop_assert_eq!(chunked, Ok(expected));
         }
+    }
+
+    /// Lenient prose with false starts, any chunking: the same outcome and count of false starts as
+    /// the whole input, and as the naive model of the documented semantics (`tests::reference`).
+    #[test]
+    fn lenient_false_starts_any_chunking_match_the_model(
+        input in prose_with_false_starts(),
+        sizes in chunk_sizes(),
+        ways in prop::collection::vec(0u8..4, 1..4),
+        max_depth in prop_oneof![4 => Just(1024usize), 1 => 1usize..4],
+    ) {
+        let opts = options(true, max_depth);
+        let what = format!("{:?} cut by {sizes:?} ({opts:?})", String::from_utf8_lossy(&input));
+        let (chunked, whole_r, model) = within_time_limit(what.clone(), move || {
+            let chunks = cut(&input, &sizes);
+            (
+                feed_chunks_counted(&chunks, &ways, opts),
+                feed_chunks_counted(&[&input], &[0], opts),
+                crate::tests::reference(&input, opts),
+            )
+        });
+        prop_assert_eq!(&chunked, &whole_r, "{}", what);
+        prop_assert!(crate::tests::same_as_reference(&whole_r, &model), "{}: {:?}, model {:?}", what, whole_r, model);
+    }
+
+    /// A JSON container after prose whose brackets all start false starts is read whole.
+    #[test]
+    fn lenient_finds_the_value_after_false_starts(
+        v in json_value(),
+        style in any::<u8>(),
+        seed in any::<u64>(),
+        before in prop::collection::vec(prop::sample::select(vec![
+            "see [x] ", "{Note: y} ", "[1, 2, z] ", "{\"a\": w} ", "[[\"s\", oops ", "prose ", "\n",
+        ]), 0..6),
+        sizes in chunk_sizes(),
+        ways in prop::collection::vec(0u8..4, 1..4),
+    ) {
+        // (a scalar goes in an array: lenient mode reads containers only)
+        let v = match v {
+            serde_json::Value::Array(_) | serde_json::Value::Object(_) => v,
+            scalar => serde_json::Value::Array(vec![scalar]),
+        };
+        let text = format!("{}```json\n{}\n``` [not this]", before.concat(), serialize(&v, style, seed));
+        let (outcome, restarts) = feed_chunks_counted(&cut(text.as_bytes(), &sizes), &ways, options(true, 1024));
+        prop_assert_eq!(outcome, Ok(from_serde(&v)), "{:?}", text);
+        let expected: usize = before.iter().map(|b| match *b { "[[\"s\", oops " => 2, "prose " | "\n" => 0, _ => 1 }).sum();
+        prop_assert_eq!(restarts as usize, expected, "{:?}", text);
     }
 
     /// Repeated keys: each key keeps its first place and its last value, however the text is cut.

@@ -1,7 +1,8 @@
 //! unspool's core: a resumable, tolerant JSON parser for text that arrives in pieces.
 //!
 //! [`Parser`] is fed chunks cut at any byte and reports what it reads to a [`Sink`]; it never reads a
-//! byte twice, so streaming a document costs O(document), not O(document²). [`TreeBuilder`] is a sink
+//! byte twice, so streaming a document costs O(document), not O(document²). (Lenient mode reads the
+//! bytes of a false start, a `[` or `{` of prose, once more: see [`Mode::Lenient`].) [`TreeBuilder`] is a sink
 //! that builds a plain [`Value`]; the Python binding (feature `python`) is another.
 
 pub mod error;

@@ -44,6 +44,62 @@ fn chars_in(bytes: &[u8]) -> usize {
     scan(bytes).0
 }
 
+/// A place in the input, with what a position past it needs: the character offset where its line
+/// starts. Lenient mode keeps one for the first byte of the bytes it may read again (see
+/// `Parser::run_lenient`), so an error found in them has the position it has when read first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Mark {
+    pub(crate) position: Position,
+    line_start_char: usize,
+}
+
+impl Mark {
+    /// The mark of byte `offset` of `bytes`, which begin at this mark (whole UTF-8 characters).
+    pub(crate) fn advanced(&self, bytes: &[u8], offset: usize) -> Mark {
+        let head = &bytes[..offset.min(bytes.len())];
+        let start = self.position;
+        let char = start.char + chars_in(head);
+        let (line, line_start_char) = match memchr::memrchr(b'\n', head) {
+            Some(i) => (
+                start.line + memchr::memchr_iter(b'\n', head).count(),
+                start.char + chars_in(&head[..=i]),
+            ),
+            None => (start.line, self.line_start_char),
+        };
+        Mark {
+            position: Position {
+                byte: start.byte + head.len(),
+                char,
+                line,
+                column: char - line_start_char + 1,
+            },
+            line_start_char,
+        }
+    }
+}
+
+/// An excerpt of `before` (its last ~32 characters) and `after` (up to 12 bytes, whole characters).
+fn excerpt_of(mut before: Vec<u8>, after: &[u8]) -> String {
+    // `before` may begin inside a character: drop its continuation bytes.
+    let cut = before.iter().take_while(|&&b| b & 0xC0 == 0x80).count();
+    before.drain(..cut);
+    let mut end = 12.min(after.len());
+    while end < after.len() && after[end] & 0xC0 == 0x80 {
+        end += 1; // never cut a character
+    }
+    let before = String::from_utf8_lossy(&before);
+    let skip = before.chars().count().saturating_sub(32);
+    let mut out: String = before.chars().skip(skip).collect();
+    out.push_str(&String::from_utf8_lossy(&after[..end]));
+    out
+}
+
+/// An excerpt around byte `offset` of `bytes`, from them alone (for bytes read again, see `Mark`).
+pub(crate) fn excerpt_in(bytes: &[u8], offset: usize) -> String {
+    let offset = offset.min(bytes.len());
+    excerpt_of(bytes[..offset].to_vec(), &bytes[offset..])
+}
+
 impl Tracker {
     pub(crate) fn new() -> Self {
         Tracker {
@@ -60,21 +116,21 @@ impl Tracker {
 
     /// Position of byte `offset` of `chunk`, the chunk now being parsed.
     pub(crate) fn at(&self, chunk: &[u8], offset: usize) -> Position {
-        let head = &chunk[..offset.min(chunk.len())];
-        let char = self.start.char + chars_in(head);
-        let (line, line_start_char) = match memchr::memrchr(b'\n', head) {
-            Some(i) => (
-                self.start.line + memchr::memchr_iter(b'\n', head).count(),
-                self.start.char + chars_in(&head[..=i]),
-            ),
-            None => (self.start.line, self.line_start_char),
-        };
-        Position {
-            byte: self.start.byte + offset,
-            char,
-            line,
-            column: char - line_start_char + 1,
+        self.mark_at(chunk, offset).position
+    }
+
+    /// Where byte `offset` of `chunk`, the chunk now being parsed, is (see [`Mark`]).
+    pub(crate) fn mark_at(&self, chunk: &[u8], offset: usize) -> Mark {
+        Mark {
+            position: self.start,
+            line_start_char: self.line_start_char,
         }
+        .advanced(chunk, offset)
+    }
+
+    /// The byte offset of the chunk being parsed.
+    pub(crate) fn byte(&self) -> usize {
+        self.start.byte
     }
 
     /// The last bytes before the chunk being parsed (`KEEP` of them, fewer at the start).
@@ -87,20 +143,8 @@ impl Tracker {
     pub(crate) fn excerpt(&self, chunk: &[u8], offset: usize) -> String {
         let offset = offset.min(chunk.len());
         let mut bytes = self.kept().to_vec();
-        // The kept bytes may begin inside a character: drop its continuation bytes.
-        let cut = bytes.iter().take_while(|&&b| b & 0xC0 == 0x80).count();
-        bytes.drain(..cut);
         bytes.extend_from_slice(&chunk[..offset]);
-        let mut end = (offset + 12).min(chunk.len());
-        while end < chunk.len() && chunk[end] & 0xC0 == 0x80 {
-            end += 1; // never cut a character
-        }
-        let after = &chunk[offset..end];
-        let before = String::from_utf8_lossy(&bytes);
-        let skip = before.chars().count().saturating_sub(32);
-        let mut out: String = before.chars().skip(skip).collect();
-        out.push_str(&String::from_utf8_lossy(after));
-        out
+        excerpt_of(bytes, &chunk[offset..])
     }
 
     /// Moves past a fully parsed chunk: the last `n` bytes of `padded` (see `Parser::feed_padded`).

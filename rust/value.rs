@@ -185,6 +185,13 @@ impl Sink for TreeBuilder {
     fn null(&mut self) {
         self.attach(Value::Null);
     }
+    fn discard(&mut self) {
+        // The discarded value was the only one begun: nothing of it is kept.
+        self.stack.clear();
+        self.items.clear();
+        self.members.clear();
+        self.root = None;
+    }
 }
 
 /// The text as an owned `String`, without validating it again (lone surrogates become U+FFFD).

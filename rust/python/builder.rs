@@ -611,4 +611,18 @@ impl Sink for PySink<'_, '_> {
         let r = self.b.attach(self.py, obj);
         self.record(r);
     }
+    fn discard(&mut self) {
+        // Counted as a structural change (containers too), so that the partial layer settles it
+        // rather than taking it for a string that grew.
+        self.b.events += 1;
+        self.b.containers += 1;
+        self.b.changed = true;
+        self.b.frames.clear();
+        // (Its growing `str` is not kept as a spare: the discarded value, which a consumer may still
+        // hold, has it.)
+        self.b.open = None;
+        self.b.repeated.clear();
+        // `value` reads None until a later candidate shows.
+        self.b.root.set(self.py.None());
+    }
 }

@@ -336,6 +336,13 @@ impl PyParser {
         Ok(self.read()?.parser.depth())
     }
 
+    /// Lenient mode: how many false starts (a `{`/`[` that did not start JSON) were discarded; a
+    /// `feed` after which it grew dropped the partial value shown before. Always 0 when strict.
+    #[getter]
+    fn restarts(&self) -> PyResult<u64> {
+        Ok(self.read()?.parser.restarts())
+    }
+
     fn __repr__(&self) -> PyResult<String> {
         let state = self.read()?;
         let p = &state.parser;
