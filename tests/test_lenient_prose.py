@@ -16,7 +16,8 @@ import unspool
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from parser_helpers import assert_same, chunkings, is_root_prefix, same
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from shared_dir import import_or_skip
 from test_parser_properties import cuts, json_values, split
 from unspool import JSONDecodeError
 from unspool._core import Parser, parse_partial
@@ -333,3 +334,81 @@ def test_stream_reads_the_value_after_false_starts(tp: Any, doc: str, expected: 
     assert all(p is not None for p in partials)
     assert partials[-1] == expected
     assert s.get_final_response() == expected
+
+
+# ------------------------------------------------- the typed layer after a false start (engine, stream)
+
+
+def test_stream_drops_what_it_took_in_from_a_false_start() -> None:
+    # The draft's "x" closes invalid (a validation error) before the draft turns out not to be JSON.
+    doc = '[1, "x", oops] then [3, 4]'
+    for size in (1, 2, 5):
+        chunks = [doc[i : i + size] for i in range(0, len(doc), size)]
+        s = unspool.stream(chunks, response_model=list[int], lenient=True)
+        seen = [(p, list(s.errors)) for p in s]
+        after = [(p, errors) for p, errors in seen if 3 in p]
+        assert after and all(errors == [] for _, errors in after), seen
+        assert s.get_final_response() == [3, 4] and s.errors == []
+
+
+def test_stream_raises_the_false_starts_error_when_the_text_holds_no_json() -> None:
+    # As before false starts were skipped: a `JSONDecodeError` where the document broke (now raised
+    # when the text ends: until then, a later bracket could still start JSON), not an output cut short.
+    s = unspool.stream(list('{"title": "only", "n": x}'), response_model=Item, lenient=True)
+    with pytest.raises(JSONDecodeError) as e:
+        list(s)
+    assert (e.value.msg, e.value.pos) == ("Expecting value, found 'x'", 23)
+    with pytest.raises(JSONDecodeError):
+        s.get_final_response()
+    # A candidate the text ended inside is still an output cut short.
+    s = unspool.stream(list('[x] then {"title": "cut'), response_model=dict[str, str], lenient=True)
+    assert list(s)[-1] == {"title": "cut"}
+    with pytest.raises(unspool.IncompleteOutputError):
+        s.get_final_response()
+
+
+def test_a_false_start_that_leaves_a_value_of_another_type_yields_no_none() -> None:
+    # After the draft list breaks, its first element is the first complete value: not a list[Item].
+    doc = 'Draft: [{"title": "a", "n": 1}, oops] Final: [{"title": "c", "n": 3}]'
+    s = unspool.stream(list(doc), response_model=list[Item], lenient=True)
+    partials = list(s)
+    assert partials and all(p is not None for p in partials)
+    with pytest.raises(ValidationError):
+        s.get_final_response()
+
+
+def test_items_after_a_false_start_give_the_real_list_from_its_start() -> None:
+    # What the draft gave cannot be taken back; the list that replaces it is given whole.
+    s = unspool.stream(list("[1, 2, see above] then [3, 4, 5]"), response_model=list[int], lenient=True)
+    assert list(s.items()) == [1, 2, 3, 4, 5]
+    assert s.get_final_response() == [3, 4, 5]
+
+
+def test_md_json_retries_a_reply_whose_json_is_broken() -> None:
+    openai = import_or_skip("openai", reason="openai is an optional extra; the project's CI installs it")
+    from unspool.testing import ReplayServer, Reply
+
+    bad = 'Sure:\n```json\n{"title": "a", "n": x}\n```'
+    good = 'Here:\n```json\n{"title": "a", "n": 1}\n```'
+    messages = [{"role": "user", "content": "an item"}]
+    with ReplayServer(replies=[Reply(text=bad), Reply(text=good)]) as server:
+        sdk = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        try:
+            c = unspool.from_openai(sdk, mode="md_json").chat.completions
+            s = c.stream(model="m", messages=messages, response_model=Item, max_retries=1)
+            assert s.get_final_response() == Item(title="a", n=1)
+            assert len(server.requests) == 2  # the broken JSON was retried, with its error as feedback
+            feedback = server.requests[1]["body"]["messages"][-1]["content"]
+            assert "Expecting value" in feedback
+        finally:
+            sdk.close()
+    with ReplayServer(replies=[Reply(text=bad)]) as server:
+        sdk = openai.OpenAI(base_url=server.base_url, api_key="test", max_retries=0)
+        try:
+            s = unspool.from_openai(sdk, mode="md_json").chat.completions.stream(
+                model="m", messages=messages, response_model=Item
+            )
+            with pytest.raises(JSONDecodeError, match="Expecting value, found 'x'"):
+                list(s)
+        finally:
+            sdk.close()

@@ -102,6 +102,7 @@ class Engine(Validation):
         self._past: set[int] = set()  # ids of open lists and dicts
         self._past_text: Node | None = None  # the node of the open string
         self._bounded = False  # whether an open list or dict has a `max_length`
+        self._restarts = 0  # lenient mode: the parser's false starts taken in (see `_restart`)
 
     @property
     def partial(self) -> Any:
@@ -159,6 +160,8 @@ class Engine(Validation):
 
     def _settle(self) -> Any:
         """The structure moved on: takes in what closed; the new partial, or MISSING if it shows the same."""
+        if self._lenient and self.parser.restarts != self._restarts:
+            self._restart()
         levels = self.parser._containers - self._containers + len(self.frames)
         if levels > _DEEP and not self._raised:
             # What closed may be a deep subtree, validated recursively: room for it on the stack.
@@ -201,6 +204,28 @@ class Engine(Validation):
             return MISSING
         self.partial = snap
         return snap
+
+    def _restart(self) -> None:
+        """Lenient mode: the parser dropped a false start (a `{`/`[` of prose that was not JSON, see
+        `Parser.restarts`) and its partial value with it. Everything taken in from it goes too (frames,
+        validation errors, the partial shown: `partial` is None until a later candidate shows); what
+        is open now, if anything, is walked afresh. (A discard is a structural change, so the core
+        calls `_settle` for it.)"""
+        self._restarts = self.parser.restarts
+        self.frames = []
+        self._closed.clear()
+        self.errors.clear()
+        self.invalid.clear()
+        self._path = None
+        self._containers = -1  # (over-counts the levels `_settle` makes room for: only room to spare)
+        self._specs = []
+        self._text = False
+        self._may_hold = False
+        self._limit = None
+        self._past.clear()
+        self._past_text = None
+        self._bounded = False
+        self.partial = None
 
     def _fast(self) -> InnerFrame | None:
         """The innermost frame, for the core to take in members that close in it as scalars by itself
@@ -383,6 +408,11 @@ class Engine(Validation):
             try:
                 self.parser.finish()
             except ValueError as e:
+                if self._lenient and self.parser.restarts and not self.parser.depth:
+                    # Every `{`/`[` was a false start: the text holds no JSON value, and the error is
+                    # where the longest one broke (as `feed` raised it before false starts were
+                    # skipped), not an output cut short.
+                    raise
                 raise IncompleteOutputError(
                     f"the output ended before the JSON value did: {e}", partial=self.partial, text=self.text
                 ) from e

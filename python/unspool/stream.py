@@ -53,6 +53,10 @@ class Progress(Generic[T]):
         self._yielded: Any = None
         self._items_seen = 0
         self._given: set[int] = set()  # indices `items()` gave (shared by the attempts of one call)
+        # Lenient mode: the engine's false starts seen here, and the indices given from the list now open
+        # (a false start's are given again from the list that replaces it).
+        self._restarts = 0
+        self._given_here: set[int] = set()
         self._ended = False
         self._final: Any = None
         self._failure: Exception | None = None
@@ -154,6 +158,8 @@ class Progress(Generic[T]):
         partial = self._engine.partial
         if self._shown is partial and not (partial is None and self._failure is None):
             return False
+        if partial is None and self._failure is not None:
+            return False  # lenient mode: a false start was dropped and nothing valid replaced it
         # (A final value of None is yielded too: the engine never yields None before its end.)
         self._show(partial)
         return True
@@ -167,6 +173,13 @@ class Progress(Generic[T]):
 
     def _new_items(self) -> list[Any]:
         engine = self._engine
+        if engine._restarts != self._restarts:
+            # A false start was dropped (lenient mode): what it gave cannot be taken back, but the list
+            # read now is another one, given from its start.
+            self._restarts = engine._restarts
+            self._items_seen = 0
+            self._given -= self._given_here
+            self._given_here.clear()
         final = engine._final
         level = self._list_level
         if final is not MISSING and isinstance(done := self._unwrap(final), list):
@@ -179,6 +192,7 @@ class Progress(Generic[T]):
         for i in range(self._items_seen, len(done)):
             if id(done[i]) not in engine.invalid and i not in self._given:
                 self._given.add(i)
+                self._given_here.add(i)
                 out.append(done[i])
         self._items_seen = len(done)
         return out
