@@ -111,13 +111,16 @@ def main() -> int:
             + f"{growth:11.2f}{m['stream ÷ validate']:14.1f}"
         )
     print("in effect (tuned):", ", ".join(runs["tuned"][0]["shortcuts"]) or "none")
-    print("gain of each shortcut (twin ÷ tuned − 1):")
-    for n in NAMES:
-        t, o = med["tuned"], med[f"no {n}"]
-        gains = {c: o[c] / t[c] - 1 for c in ["feed+value", "stream", "stream 1M"]}
-        print(f"  {n:16s} " + "  ".join(f"{c} {g * 100:+6.1f}%" for c, g in gains.items()))
-    t, p = med["tuned"], med["portable"]
-    print("  all (portable)   " + "  ".join(f"{c} {p[c] / t[c] * 100 - 100:+6.1f}%" for c in cols))
+    t = med["tuned"]
+    if all(f"no {n}" in med for n in NAMES):
+        print("gain of each shortcut (twin ÷ tuned − 1):")
+        for n in NAMES:
+            o = med[f"no {n}"]
+            gains = {c: o[c] / t[c] - 1 for c in ["feed+value", "stream", "stream 1M"]}
+            print(f"  {n:16s} " + "  ".join(f"{c} {g * 100:+6.1f}%" for c, g in gains.items()))
+    if "portable" in med:
+        p = med["portable"]
+        print("  all (portable)   " + "  ".join(f"{c} {p[c] / t[c] * 100 - 100:+6.1f}%" for c in cols))
     if "baseline" in med:
         b = med["baseline"]
         print("tuned ÷ baseline:  " + "  ".join(f"{c} {t[c] / b[c]:.3f}" for c in cols))

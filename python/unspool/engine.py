@@ -28,9 +28,8 @@ from .plan import (
     Validation,
     compile_plan,
     holds_back,
+    json_text,
 )
-
-_dumps = json.dumps
 
 __all__ = ["Engine"]
 
@@ -388,7 +387,7 @@ class Engine(Validation):
 
     def _record_past(self, node: Node, value: Any) -> None:
         try:
-            node.adapter.validate_json(_dumps(value), strict=self.strict, context=self.context)
+            node.adapter.validate_json(json_text(value), strict=self.strict, context=self.context)
         except ValidationError as e:
             self.errors.append(e)
 

@@ -46,7 +46,7 @@ from .partial import SharedSet, forget_partial_class, partial_class, shown_befor
 # One level of a snapshot's open path, as the core's `build_partial` takes it.
 Level = ModelLevel | ListLevel | DictLevel | RootModelLevel
 
-__all__ = ["HIDDEN", "MISSING", "Node", "compile_plan", "holds_back"]
+__all__ = ["HIDDEN", "MISSING", "Node", "compile_plan", "holds_back", "json_text"]
 
 
 class _Missing:
@@ -130,7 +130,7 @@ class Node:
         """
         try:
             if as_json:
-                return self.adapter.validate_json(_dumps(raw), strict=v.strict, context=v.context)
+                return self.adapter.validate_json(json_text(raw), strict=v.strict, context=v.context)
             return self.adapter.validate_python(raw, context=v.context, strict=v.strict)
         except ValidationError as e:
             v.errors.append(e)
@@ -323,7 +323,7 @@ class DictNode(ListNode):
         if self.keys is None or id(done) in v.invalid or type(done) is not dict:
             return done
         try:
-            keys = [self.keys.validate_json(_dumps(k), strict=v.strict, context=v.context) for k in done]
+            keys = [self.keys.validate_json(json_text(k), strict=v.strict, context=v.context) for k in done]
         except ValidationError as e:  # the final error is pydantic's own, for the whole text
             v.errors.append(e)
             return HIDDEN
@@ -900,7 +900,16 @@ def _empty_for(info: FieldInfo, node: Node) -> Callable[[], Any]:
     return lambda: e
 
 
-_dumps = json.dumps
+def json_text(raw: Any) -> str:
+    """The JSON text of a parsed value, as `validate_json` reads it. An `int` or `bool` is spelled here:
+    `json.dumps(3)` costs ~1.3 µs more than `validate_python` would (600 ratings a Catalog pass)."""
+    t = type(raw)
+    if t is int:
+        return int.__repr__(raw)
+    if t is bool:
+        return "true" if raw else "false"
+    return json.dumps(raw)
+
 
 # Model settings that change what a value validates to (against their defaults): a model with any of
 # them passes them to its fields' own validation, and no field value is taken as it stands.
