@@ -98,6 +98,7 @@ bench: install-release  ## pytest-benchmark groups and the bars' ratios (release
 
 bench-rust:
 	cargo bench --bench parse
+	cargo bench --bench wire
 
 fuzz:  ## long property run: arbitrary bytes in arbitrary chunks
 	PROPTEST_CASES=200000 cargo test --release -q fuzz
