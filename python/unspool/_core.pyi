@@ -1,5 +1,5 @@
 from collections.abc import Callable
-from typing import Any, final
+from typing import Any, Final, Literal, final
 
 from pydantic import BaseModel
 
@@ -13,6 +13,8 @@ __all__ = [
     "ModelLevel",
     "Parser",
     "RootModelLevel",
+    "WireReader",
+    "WireStreamError",
     "build_partial",
     "parse_partial",
     "same_partial",
@@ -177,6 +179,79 @@ class Parser:
     def _partial(self, value: Any) -> None: ...
     def _step(self, chunk: str | bytes) -> Any: ...
     def _take_repeated(self) -> list[dict[str, Any]]: ...
+
+class WireStreamError(ValueError):
+    """The event stream is not what the OpenAI API sends: invalid UTF-8, or a needed event whose JSON is
+    bad. The message says what and where; `byte_pos` is the stream offset of the bad byte, `event` the
+    event's type (None for invalid UTF-8)."""
+
+    byte_pos: int
+    event: str | None
+
+@final
+class WireReader:
+    """Reads an OpenAI event stream, Chat Completions (`"chat"`) or Responses (`"responses"`), fed as
+    the bytes of each network read, into what a structured-output stream needs.
+
+    `feed` returns the items of the events the read completes, in stream order, each a tuple whose
+    first element is its kind:
+
+    - `(TEXT, text)`: output text. Chat: choice 0's `delta.content`; Responses:
+      `response.output_text.delta`.
+    - `(ARGS, key, text)`: a piece of a function call's arguments. Chat: each of choice 0's
+      `delta.tool_calls`, keyed by its `index`, and given with text `""` the first time a key appears
+      (so the call is known before its arguments come); Responses: `response.function_call_arguments.delta`,
+      keyed by its `output_index`.
+    - `(ITEM, key, is_call)`: Responses `response.output_item.added`: its `output_index`, and whether
+      it is a function call.
+    - `(REFUSAL, text)`: refusal text (Chat `delta.refusal`; Responses `response.refusal.delta`).
+    - `(FINISH, reason)`: why the output ended, in Chat's words. Chat: choice 0's `finish_reason` as
+      sent (`"stop"`, `"length"`, `"content_filter"`, `"tool_calls"` when a function was called...);
+      Responses: `"stop"` for `response.completed` (function calls too), and for
+      `response.incomplete` `"length"` (`max_output_tokens`), `"content_filter"`, any other reason as
+      sent, or `"incomplete"` without one.
+    - `(ID, id)`: the response's id, when it differs from the last one given.
+    - `(USAGE, json)`: the JSON text of a `usage` object (Chat: a chunk's, with
+      `stream_options.include_usage`; Responses: the finished response's).
+    - `(ERROR, message, body_json)`: an error the API reported in the stream, for which the SDK raises
+      `APIError(message, request, body=json.loads(body_json))`. Chat: a chunk with an `error` member
+      (body: that member); Responses: the `error` event (body: the whole event) and
+      `response.failed` (body: `response.error`, or `"null"`; followed by `DONE`). Nothing after it is
+      read.
+    - `(DONE,)`: the end: Chat's `data: [DONE]`; Responses after `response.completed`, `.incomplete`
+      or `.failed`. Nothing after it is read.
+
+    Within one read, consecutive TEXT items are merged into one, and so are consecutive REFUSAL items
+    and consecutive ARGS of one key. A lone surrogate escape in text (`"\ud83d"`) reads as U+FFFD.
+    """
+
+    TEXT: Final = 0
+    ARGS: Final = 1
+    ITEM: Final = 2
+    REFUSAL: Final = 3
+    FINISH: Final = 4
+    ID: Final = 5
+    USAGE: Final = 6
+    ERROR: Final = 7
+    DONE: Final = 8
+    def __new__(cls, api: Literal["chat", "responses"], /) -> WireReader: ...
+    def feed(self, data: bytes, /) -> list[tuple[Any, ...]]:
+        """The items of the events this read completes (see the class). Bad input raises
+        `WireStreamError`, unless items came before it in this read: they are returned, and the next call
+        raises it."""
+    def finish(self) -> None:
+        """The end of the body. An event cut short is dropped, as the SDK drops it (`cut` tells);
+        raises `WireStreamError` for bad input not raised yet."""
+    @property
+    def api(self) -> Literal["chat", "responses"]: ...
+    @property
+    def bytes_read(self) -> int: ...
+    @property
+    def ended(self) -> bool:
+        """DONE or ERROR was read: the bytes after it are not."""
+    @property
+    def cut(self) -> bool:
+        """`finish()` found the body cut inside an event."""
 
 def parse_partial(text: str | bytes, *, lenient: bool = False) -> Any: ...
 def build_partial(

@@ -1,6 +1,6 @@
 //! The PyO3 binding, `unspool._core`: the parser (`parser`, building Python objects through
-//! `builder`), the typed stream's per-chunk hookup (`follow`, `snapshot`), and the one module that
-//! owns every assumption about CPython's internals (`cpython`).
+//! `builder`), the typed stream's per-chunk hookup (`follow`, `snapshot`), the OpenAI wire reader
+//! (`wire`), and the one module that owns every assumption about CPython's internals (`cpython`).
 
 use pyo3::prelude::*;
 
@@ -19,6 +19,7 @@ mod keys;
 mod parser;
 mod records;
 mod snapshot;
+mod wire;
 
 /// The names of the CPython-internals shortcuts in effect (see `cpython`); empty when portable.
 #[pyfunction]
@@ -41,6 +42,11 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     parser::value_member(m.py(), &m.py().get_type::<parser::PyParser>())?;
     m.add_function(wrap_pyfunction!(parser::parse_partial, m)?)?;
     m.add_function(wrap_pyfunction!(shortcuts, m)?)?;
+    m.add_class::<wire::PyWireReader>()?;
+    m.add(
+        "WireStreamError",
+        m.py().get_type::<wire::WireStreamError>(),
+    )?;
     // The engine's records (see `records`).
     m.add_class::<records::ModelLevel>()?;
     m.add_class::<records::ListLevel>()?;
