@@ -94,6 +94,7 @@ bench: install-release  ## pytest-benchmark groups and the bars' ratios (release
 	$(PY) benches/ratios.py
 	$(PY) benches/partial_ratios.py --skip-instructor
 	$(PY) benches/openai_ratios.py
+	$(PY) benches/wire_reader.py
 	$(MAKE) bench-rust
 
 bench-rust:
