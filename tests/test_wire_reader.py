@@ -121,6 +121,7 @@ def read(api: str, chunks: list[bytes]) -> tuple[list[tuple[Any, ...]], bool]:
         items += got
     reader.finish()
     assert reader.bytes_read == sum(map(len, chunks))
+    assert reader.feed(b"data: [DONE]\n\n") == []  # finished: not read
     return merged(items), reader.cut
 
 

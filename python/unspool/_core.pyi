@@ -241,7 +241,7 @@ class WireReader:
         raises it."""
     def finish(self) -> None:
         """The end of the body. An event cut short is dropped, as the SDK drops it (`cut` tells);
-        raises `WireStreamError` for bad input not raised yet."""
+        raises `WireStreamError` for bad input not raised yet. What is fed after it is not read."""
     @property
     def api(self) -> Literal["chat", "responses"]: ...
     @property

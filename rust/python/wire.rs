@@ -109,7 +109,8 @@ impl PyWireReader {
     }
 
     /// The end of the body: an event cut short is dropped, as the SDK drops it (`cut` tells whether
-    /// one was). Raises `WireStreamError` for bad input not raised yet.
+    /// one was). Raises `WireStreamError` for bad input not raised yet. What is fed after it is
+    /// not read.
     fn finish(&mut self, py: Python<'_>) -> PyResult<()> {
         self.reader.finish().map_err(|e| stream_error(py, &e))
     }

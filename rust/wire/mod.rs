@@ -127,6 +127,8 @@ pub struct WireReader {
     /// `Done` or `Error` was read: the rest of the stream is not.
     ended: bool,
     failed: Option<WireError>,
+    /// `finish` was called: what is fed after it is not read.
+    finished: bool,
     /// `finish` dropped an event its blank line never ended.
     cut: bool,
 }
@@ -139,6 +141,7 @@ impl WireReader {
             state: State::default(),
             ended: false,
             failed: None,
+            finished: false,
             cut: false,
         }
     }
@@ -172,7 +175,7 @@ impl WireReader {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        if self.ended {
+        if self.ended || self.finished {
             self.sse.skip(bytes.len());
             return Ok(());
         }
@@ -200,12 +203,12 @@ impl WireReader {
 
     /// The end of the body. An event cut short (no blank line after it) is dropped, as the SDK
     /// drops it; [`WireReader::cut`] tells whether one was. Invalid UTF-8 in the unfinished last
-    /// line is an error; bad input fed before is returned again.
+    /// line is an error; bad input fed before is returned again. Bytes fed after it are not read.
     pub fn finish(&mut self) -> Result<(), WireError> {
         if let Some(e) = &self.failed {
             return Err(e.clone());
         }
-        if self.ended {
+        if self.ended || std::mem::replace(&mut self.finished, true) {
             return Ok(());
         }
         match self.sse.finish() {
