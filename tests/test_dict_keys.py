@@ -60,8 +60,11 @@ def test_keys_end_as_validate_json_says(model: Any, doc: str) -> None:
 
 @pytest.mark.parametrize("mode", ["tools", "json", "md_json"])
 def test_keys_are_validated_through_the_openai_layer(mode: str) -> None:
-    with ReplayServer({"weights": {"red": 5, "blue": 1}}) as server:
-        client = unspool.from_openai(openai.OpenAI(base_url=server.base_url, api_key="test"), mode=mode)
+    with (
+        ReplayServer({"weights": {"red": 5, "blue": 1}}) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="test") as sdk,
+    ):
+        client = unspool.from_openai(sdk, mode=mode)
         s = client.chat.completions.stream(
             model="m", messages=[{"role": "user", "content": "weights?"}], response_model=Palette
         )

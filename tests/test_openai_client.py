@@ -15,6 +15,9 @@ from ideas import IDEAS, Idea
 from pydantic import BaseModel, TypeAdapter, ValidationError, field_validator
 from unspool.testing import ReplayServer, Reply
 
+# Every test here runs with each wire (the core's SSE reader, and the SDK's events).
+pytestmark = pytest.mark.usefixtures("each_wire")
+
 
 class Profile(BaseModel):
     name: str

@@ -26,6 +26,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from unspool.testing import ReplayServer, Reply
 from unspool.wire import Calls
 
+# Every test here runs with each wire (the core's SSE reader, and the SDK's events).
+pytestmark = pytest.mark.usefixtures("each_wire")
+
 WANT = [Idea(**d) for d in IDEAS]
 APIS = ["chat", "responses"]
 ORDERS = ["sequential", "round_robin", "reversed", "shuffled"]

@@ -54,8 +54,11 @@ class Loose(BaseModel):
 
 
 def test_extra_allow_is_refused_in_strict_mode_and_streams_elsewhere() -> None:
-    with ReplayServer({"name": "a", "more": 1}) as server:
-        client = unspool.from_openai(openai.OpenAI(base_url=server.base_url, api_key="test"))
+    with (
+        ReplayServer({"name": "a", "more": 1}) as server,
+        openai.OpenAI(base_url=server.base_url, api_key="test") as sdk,
+    ):
+        client = unspool.from_openai(sdk)
         msgs = [{"role": "user", "content": "x"}]
         with pytest.raises(unspool.SchemaError, match="extra='allow'"):
             client.chat.completions.stream(model="m", messages=msgs, response_model=Loose)

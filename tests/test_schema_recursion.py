@@ -4,6 +4,7 @@ no strict schema stream it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import openai
@@ -32,8 +33,20 @@ DOC = {"name": "Ada", "manager": {"name": "Grace"}}
 MESSAGES = [{"role": "user", "content": "who?"}]
 
 
+_clients: list[openai.OpenAI] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    yield
+    while _clients:
+        _clients.pop().close()
+
+
 def stream(server: ReplayServer, mode: str, model: Any) -> Any:
-    client = unspool.from_openai(openai.OpenAI(base_url=server.base_url, api_key="test"), mode=mode)
+    sdk = openai.OpenAI(base_url=server.base_url, api_key="test")
+    _clients.append(sdk)
+    client = unspool.from_openai(sdk, mode=mode)
     return client.chat.completions.stream(model="m", messages=MESSAGES, response_model=model)
 
 

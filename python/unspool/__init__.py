@@ -9,6 +9,7 @@ from .errors import (
     OutputLimitError,
     RefusalError,
     RetryError,
+    WireError,
 )
 from .markers import Done, NotNull
 from .partial import Partial, is_complete
@@ -33,6 +34,7 @@ __all__ = [
     "Partial",
     "RefusalError",
     "RetryError",
+    "WireError",
     "SchemaError",
     "Stream",
     "StructuredStream",

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, overload
 
 from .session import AsyncStructuredStream, Session, StructuredStream
-from .wire import API, CHAT, RESPONSES, Mode
+from .wire import API, CHAT, RESPONSES, Mode, Wire
 
 if TYPE_CHECKING:
     import openai
@@ -18,8 +18,11 @@ __all__ = ["AsyncClient", "Client", "from_openai"]
 
 _UNSET: Any = object()
 
+# What `from_openai` reads streams with when not told: the tests run the OpenAI suite with each.
+DEFAULT_WIRE = Wire.RUST
+
 # Our keywords; every other one goes to the SDK unchanged.
-_OURS = ("mode", "max_retries", "fail_fast", "min_interval", "context", "strict", "each_call_is_item")
+_OURS = ("mode", "max_retries", "fail_fast", "min_interval", "context", "strict", "each_call_is_item", "wire")
 
 
 def _import_openai() -> Any:
@@ -36,19 +39,23 @@ def _import_openai() -> Any:
     return openai
 
 
-def _session(api: API, default_mode: Mode, response_model: Any, kwargs: dict[str, Any]) -> Session:
+def _session(
+    api: API, default_mode: Mode, response_model: Any, kwargs: dict[str, Any], default_wire: Wire = Wire.RUST
+) -> Session:
     ours = {k: kwargs.pop(k) for k in _OURS if k in kwargs}
     mode = ours.pop("mode", None) or default_mode
+    ours["wire"] = ours.get("wire") or default_wire
     return Session(api, mode, response_model, kwargs, **ours)
 
 
 class _Endpoint:
     """One SDK resource (`client.responses` or `client.chat.completions`) with structured calls added."""
 
-    def __init__(self, resource: Any, api: API, mode: Mode) -> None:
+    def __init__(self, resource: Any, api: API, mode: Mode, wire: Wire = Wire.RUST) -> None:
         self._resource = resource
         self._api = api
         self._mode = mode
+        self._wire = wire
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._resource, name)
@@ -60,10 +67,11 @@ class _SyncEndpoint(_Endpoint):
 
         Keywords of ours: `mode`, `max_retries` (0), `fail_fast` (False), `min_interval`, `context`,
         `strict`, `each_call_is_item` (False: with `mode="tools"` and `response_model=list[T]`, each
-        parallel tool call is one `T`); all others go to the SDK's `create`.
+        parallel tool call is one `T`), `wire` (the client's: `"rust"` reads the body's bytes in the
+        core, `"sdk"` the SDK's typed events); all others go to the SDK's `create`.
         """
-        session = _session(self._api, self._mode, response_model, kwargs)
-        return StructuredStream(self._resource.create, session)
+        session = _session(self._api, self._mode, response_model, kwargs, self._wire)
+        return StructuredStream(self._resource.create, session, self._resource.with_streaming_response.create)
 
     def create(self, *args: Any, response_model: Any = _UNSET, **kwargs: Any) -> Any:
         """With `response_model`: one non-streamed request, returning the validated object."""
@@ -79,8 +87,10 @@ class _SyncEndpoint(_Endpoint):
 class _AsyncEndpoint(_Endpoint):
     def stream(self, *, response_model: Any, **kwargs: Any) -> AsyncStructuredStream[Any]:
         """Like the sync `stream`, for `async for` (not awaited itself)."""
-        session = _session(self._api, self._mode, response_model, kwargs)
-        return AsyncStructuredStream(self._resource.create, session)
+        session = _session(self._api, self._mode, response_model, kwargs, self._wire)
+        return AsyncStructuredStream(
+            self._resource.create, session, self._resource.with_streaming_response.create
+        )
 
     async def create(self, *args: Any, response_model: Any = _UNSET, **kwargs: Any) -> Any:
         """With `response_model`: one non-streamed request, returning the validated object."""
@@ -107,11 +117,12 @@ class Client:
 
     _endpoint: type[_Endpoint] = _SyncEndpoint
 
-    def __init__(self, client: Any, mode: Mode) -> None:
+    def __init__(self, client: Any, mode: Mode, wire: Wire = Wire.RUST) -> None:
         self.client = client
         self.mode = mode
-        self.responses = self._endpoint(client.responses, RESPONSES, mode)
-        self.chat = _Chat(client.chat, self._endpoint(client.chat.completions, CHAT, mode))
+        self.wire = wire
+        self.responses = self._endpoint(client.responses, RESPONSES, mode, wire)
+        self.chat = _Chat(client.chat, self._endpoint(client.chat.completions, CHAT, mode, wire))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.client, name)
@@ -138,17 +149,25 @@ class AsyncClient(Client):
 
 
 @overload
-def from_openai(client: openai.AsyncOpenAI, *, mode: Mode | str = ...) -> AsyncClient: ...
+def from_openai(
+    client: openai.AsyncOpenAI, *, mode: Mode | str = ..., wire: Wire | str | None = ...
+) -> AsyncClient: ...
 @overload
-def from_openai(client: openai.OpenAI, *, mode: Mode | str = ...) -> Client: ...
-def from_openai(client: Any, *, mode: Mode | str = Mode.JSON_SCHEMA) -> Client:
-    """Wraps an `OpenAI` or `AsyncOpenAI` client (any `base_url`); `mode` is the default for its calls."""
+def from_openai(
+    client: openai.OpenAI, *, mode: Mode | str = ..., wire: Wire | str | None = ...
+) -> Client: ...
+def from_openai(
+    client: Any, *, mode: Mode | str = Mode.JSON_SCHEMA, wire: Wire | str | None = None
+) -> Client:
+    """Wraps an `OpenAI` or `AsyncOpenAI` client (any `base_url`); `mode` is the default for its calls,
+    `wire` how their streams are read (`"rust"`, the default, or `"sdk"`)."""
     openai = _import_openai()
     chosen = Mode(mode)
+    how = Wire(wire or DEFAULT_WIRE)
     if isinstance(client, openai.AsyncOpenAI):
-        return AsyncClient(client, chosen)
+        return AsyncClient(client, chosen, how)
     if isinstance(client, openai.OpenAI):
-        return Client(client, chosen)
+        return Client(client, chosen, how)
     raise TypeError(
         f"from_openai takes an openai.OpenAI or openai.AsyncOpenAI client, not {type(client).__name__}"
     )

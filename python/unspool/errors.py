@@ -12,6 +12,7 @@ __all__ = [
     "OutputLimitError",
     "RefusalError",
     "RetryError",
+    "WireError",
 ]
 
 
@@ -109,6 +110,18 @@ class RetryError(Exception):
         )
         super().__init__(f"{len(errors)} attempts failed ({summary})")
         self.errors = errors
+        self.partial = partial
+        self.text = text
+        self.usage = usage
+
+
+class WireError(ValueError):
+    """The stream's body could not be read as the API's Server-Sent Events (broken framing, invalid
+    UTF-8, or an event the stream needs whose JSON is malformed); the message names it and where.
+    ``partial`` and ``text`` keep what arrived before it."""
+
+    def __init__(self, message: str, *, partial: Any = None, text: str = "", usage: Any = None) -> None:
+        super().__init__(message)
         self.partial = partial
         self.text = text
         self.usage = usage

@@ -7,17 +7,27 @@ the call's outcome is. Everything a shell holds is the SDK stream it has open.
 
 from __future__ import annotations
 
+import ssl
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from .errors import ContentFilterError, IncompleteOutputError, JSONDecodeError, RefusalError, RetryError
+from ._core import WireReader
+from .errors import (
+    ContentFilterError,
+    IncompleteOutputError,
+    JSONDecodeError,
+    RefusalError,
+    RetryError,
+    WireError,
+)
 from .plan import MISSING
 from .schema import ResponseSchema, item_schema, response_schema
 from .stream import Progress, same
-from .wire import API, Calls, Mode, Reply
+from .wire import API, Calls, Mode, Reply, Wire
 
 __all__ = ["AsyncStructuredStream", "Session", "StructuredStream"]
 
@@ -57,11 +67,15 @@ class Session:
         context: Any = None,
         strict: bool | None = None,
         each_call_is_item: bool = False,
+        wire: Wire | str = Wire.RUST,
     ) -> None:
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, not {max_retries}")
         self.api = api
         self.mode = Mode(mode)
+        # How a streamed body is read: its bytes by the core (`WireReader`), or the SDK's events.
+        self.wire = Wire(wire)
+        self.reader: Any = None
         # `each_call_is_item`: the request asks for one item per tool call (`schema` is the item's), and
         # the engine reads the calls' arguments joined into one array (see `wire.Calls`).
         self.each_call_is_item = bool(each_call_is_item)
@@ -128,10 +142,13 @@ class Session:
             self.progress._given = given  # `items()` gives each position once, across attempts
         self.reply = self._reply()
         self._failed = None
+        use_reader = stream and self.wire is Wire.RUST
+        self.reader = WireReader(self.api.wire_name) if use_reader else None  # type: ignore[arg-type]
         return self.api.request(self.kwargs, self.schema, self.mode, stream, self.each_call_is_item)
 
     def take(self, event: Any) -> bool:
-        """One SDK chunk or event; True if the partial object changed. Raises `_Stop` to end the attempt.
+        """One SDK chunk or event, or with the Rust wire the bytes of one network read; True if the
+        partial object changed. Raises `_Stop` to end the attempt.
 
         Any other exception (a validator's own, raised through pydantic as `validate_json` raises it)
         ends the stream: `get_final_response()` raises it again, as `unspool.stream` does.
@@ -144,10 +161,20 @@ class Session:
             self._conclude(e)
             raise
 
+    def _read(self, event: Any) -> str | None:
+        reader = self.reader
+        if reader is None:
+            return self.api.read(event, self.reply, self.mode)
+        try:
+            items = reader.feed(event)
+        except ValueError as e:
+            raise WireError(f"the {self.api.name} stream could not be read: {e}", **self._kept()) from e
+        return self.api.read_items(items, self.reply, self.mode) or None if items else None
+
     def _take(self, event: Any) -> bool:
         progress = self.progress
         try:
-            text = self.api.read(event, self.reply, self.mode)
+            text = self._read(event)
             if text is None:
                 return False
             changed = progress._feed(text) is not MISSING
@@ -282,14 +309,90 @@ class _Shell(Generic[T]):
         return self._session.attempt
 
 
+def _openai() -> Any:
+    import openai
+
+    return openai
+
+
+def _transport_errors(response: Any) -> tuple[type[Exception], tuple[type[BaseException], ...]]:
+    """The timeout and the transport errors of the HTTP library `response` comes from (the SDK's
+    `httpx`, or its successor `httpx2`: both name them alike)."""
+    lib = sys.modules[type(response).__module__.partition(".")[0]]
+    return lib.TimeoutException, (lib.RequestError, ssl.SSLError)
+
+
+class _Body:
+    """A streamed body read as bytes, one piece per network read, for the core's `WireReader`. The SDK
+    still sends the request (auth, retries, timeouts, status errors: `with_streaming_response`)."""
+
+    def __init__(self, manager: Any) -> None:
+        self._manager = manager
+        self.response = manager.__enter__().http_response  # the httpx response
+        self._reading: Any = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._reading = self._read()
+        return self._reading  # type: ignore[no-any-return]
+
+    def _read(self) -> Iterator[bytes]:
+        timeout, failed = _transport_errors(self.response)
+        try:
+            yield from self.response.iter_bytes()
+        except timeout as e:  # what the SDK's own stream raises for these
+            raise _openai().APITimeoutError(request=self.response.request) from e
+        except failed as e:
+            raise _openai().APIConnectionError(request=self.response.request) from e
+
+    def close(self) -> None:
+        if self._reading is not None:
+            self._reading.close()
+        self._manager.__exit__(None, None, None)
+
+
+class _AsyncBody:
+    """`_Body`, async."""
+
+    def __init__(self, manager: Any, response: Any) -> None:
+        self._manager = manager
+        self.response = response
+        self._reading: Any = None
+
+    @classmethod
+    async def open(cls, manager: Any) -> _AsyncBody:
+        return cls(manager, (await manager.__aenter__()).http_response)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        # Kept, to be closed on this loop (an async generator left to the collector is closed later,
+        # on whatever loop is running then, or not at all).
+        self._reading = self._read()
+        return self._reading  # type: ignore[no-any-return]
+
+    async def _read(self) -> AsyncIterator[bytes]:
+        timeout, failed = _transport_errors(self.response)
+        try:
+            async for data in self.response.aiter_bytes():
+                yield data
+        except timeout as e:
+            raise _openai().APITimeoutError(request=self.response.request) from e
+        except failed as e:
+            raise _openai().APIConnectionError(request=self.response.request) from e
+
+    async def close(self) -> None:
+        if self._reading is not None:
+            await self._reading.aclose()
+        await self._manager.__aexit__(None, None, None)
+
+
 class StructuredStream(_Shell[T]):
     """Iterate for partial objects; `get_final_response()` for the validated result.
 
     The request is sent on first iteration.
     """
 
-    def __init__(self, create: Callable[..., Any], session: Session) -> None:
+    def __init__(self, create: Callable[..., Any], session: Session, raw: Callable[..., Any]) -> None:
         self._create = create
+        self._raw = raw  # the SDK's `with_streaming_response.create`: its body's bytes, for `Wire.RUST`
         self._session = session
         self._http: Any = None
         self._live: Any = None  # the running loop, closed before another one starts
@@ -300,7 +403,11 @@ class StructuredStream(_Shell[T]):
         try:
             while s.running:
                 if self._http is None:
-                    self._http = self._create(**s.begin(stream=True))
+                    kwargs = s.begin(stream=True)
+                    if s.reader is not None:
+                        self._http = _Body(self._raw(**kwargs))
+                    else:
+                        self._http = self._create(**kwargs)
                     s.reply.request = self._http.response.request
                 take, show = s.take, s.show
                 try:
@@ -369,8 +476,9 @@ class StructuredStream(_Shell[T]):
 class AsyncStructuredStream(_Shell[T]):
     """`async for` partial objects; `await get_final_response()` for the validated result."""
 
-    def __init__(self, create: Callable[..., Any], session: Session) -> None:
+    def __init__(self, create: Callable[..., Any], session: Session, raw: Callable[..., Any]) -> None:
         self._create = create
+        self._raw = raw  # the SDK's `with_streaming_response.create`: its body's bytes, for `Wire.RUST`
         self._session = session
         self._http: Any = None
         self._live: Any = None  # the running loop, closed before another one starts
@@ -381,7 +489,11 @@ class AsyncStructuredStream(_Shell[T]):
         try:
             while s.running:
                 if self._http is None:
-                    self._http = await self._create(**s.begin(stream=True))
+                    kwargs = s.begin(stream=True)
+                    if s.reader is not None:
+                        self._http = await _AsyncBody.open(self._raw(**kwargs))
+                    else:
+                        self._http = await self._create(**kwargs)
                     s.reply.request = self._http.response.request
                 take, show = s.take, s.show
                 try:

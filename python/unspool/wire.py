@@ -14,7 +14,7 @@ from ._core import Parser
 from .errors import JSONDecodeError
 from .schema import ResponseSchema, SchemaError
 
-__all__ = ["API", "CHAT", "RESPONSES", "Calls", "Mode", "Reply"]
+__all__ = ["API", "CHAT", "RESPONSES", "Calls", "Mode", "Reply", "Wire"]
 
 
 class Mode(str, Enum):
@@ -28,6 +28,17 @@ class Mode(str, Enum):
     @property
     def lenient(self) -> bool:
         return self is Mode.MD_JSON
+
+
+class Wire(str, Enum):
+    """How a stream's body is read."""
+
+    RUST = "rust"  # the body's bytes straight into the core's SSE reader (`_core.WireReader`)
+    SDK = "sdk"  # the SDK's own typed chunks and events, one Python object each
+
+
+# What `_core.WireReader.feed` gives, one tuple per item (see `_core.pyi`).
+TEXT, ARGS, ITEM, REFUSAL, FINISH, ID, USAGE, ERROR, DONE = range(9)
 
 
 class Reply:
@@ -228,6 +239,53 @@ class API:
         """A non-streamed response: records it in `reply`; returns its JSON text."""
         raise NotImplementedError
 
+    # The Rust wire: what the core's `WireReader` read from one network read of the body.
+    wire_name = ""
+
+    def read_items(self, items: list[tuple[Any, ...]], reply: Reply, mode: Mode) -> str:
+        """The items of one read: records what they say in `reply`; returns their JSON text ('' if none).
+
+        The same as `read` gives for the SDK's events, item for item (an `error` raises the SDK's own
+        `APIError`); the usage becomes the SDK's own type once, when it arrives.
+        """
+        tools = mode is Mode.TOOLS
+        calls = reply.calls
+        out: list[str] = []
+        for item in items:
+            kind = item[0]
+            if kind == TEXT:
+                if not tools:
+                    out.append(item[1])
+            elif kind == ARGS:
+                if not tools:
+                    continue
+                if calls is not None:
+                    out.append(calls.add(item[1], item[2]))
+                else:
+                    if reply.call is None:
+                        reply.call = item[1]
+                    if item[1] == reply.call:  # the first call only
+                        out.append(item[2])
+            elif kind == ITEM:
+                if calls is not None:
+                    out.append(calls.add(item[1], "") if item[2] else calls.skip(item[1]))
+            elif kind == REFUSAL:
+                reply.refused(item[1])
+            elif kind == FINISH:
+                reply.finish_reason = item[1]
+            elif kind == ID:
+                reply.id = item[1]
+            elif kind == USAGE:
+                reply.usage = self.usage(item[1])
+            elif kind == ERROR:
+                message = item[1] or "an error occurred during streaming"
+                raise self.error(message, json.loads(item[2]), reply.request)
+        return "".join(out)
+
+    def usage(self, raw: str) -> Any:
+        """The SDK's own usage object for the JSON text `raw`."""
+        raise NotImplementedError
+
     def retry(self, kwargs: dict[str, Any], output: str, feedback: str) -> dict[str, Any]:
         """The next attempt's keywords: the conversation so far, the output, and what was wrong with it."""
         raise NotImplementedError
@@ -240,6 +298,12 @@ class API:
 
 class _Chat(API):
     name = "chat.completions"
+    wire_name = "chat"
+
+    def usage(self, raw: str) -> Any:
+        from openai.types import CompletionUsage
+
+        return CompletionUsage.model_validate_json(raw)
 
     def request(
         self, kwargs: dict[str, Any], rs: ResponseSchema, mode: Mode, stream: bool, items: bool = False
@@ -331,6 +395,12 @@ _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"
 
 class _Responses(API):
     name = "responses"
+    wire_name = "responses"
+
+    def usage(self, raw: str) -> Any:
+        from openai.types.responses import ResponseUsage
+
+        return ResponseUsage.model_validate_json(raw)
 
     def request(
         self, kwargs: dict[str, Any], rs: ResponseSchema, mode: Mode, stream: bool, items: bool = False
