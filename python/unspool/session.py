@@ -205,6 +205,13 @@ class Session:
         """The attempt's stream stopped: decides retry or outcome. True if the final state must be yielded."""
         reply, progress = self.reply, self.progress
         failure, show = self._failed, False
+        if failure is None and self.reader is not None:
+            try:
+                self.reader.finish()  # a body that ended in an event it cannot read says so now
+            except ValueError as e:
+                error = WireError(f"the {self.api.name} stream could not be read: {e}", **self._kept())
+                self._conclude(error)
+                raise error from e
         if failure is None:
             if reply.refusal is not None:
                 return self._conclude(RefusalError(reply.refusal, usage=reply.usage))
