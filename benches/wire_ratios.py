@@ -34,7 +34,6 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import httpx  # noqa: E402
 import openai  # noqa: E402
 import unspool  # noqa: E402
 from workload import Catalog, catalog_doc, products_for_bytes  # noqa: E402
@@ -181,7 +180,9 @@ async def _paced_one(client: Any, api: str, name: str) -> int:
 
 
 async def _paced_run(url: str, api: str, name: str, streams: int) -> tuple[float, float]:
-    limits = httpx.Limits(max_connections=streams * 2)
+    # The SDK's own HTTP library (`httpx`, or `httpx2` in newer SDKs) for its connection limits.
+    lib = sys.modules[openai.DefaultAsyncHttpxClient.__mro__[1].__module__.partition(".")[0]]
+    limits = lib.Limits(max_connections=streams * 2)
     http = openai.DefaultAsyncHttpxClient(limits=limits)
     async with openai.AsyncOpenAI(base_url=url, api_key="bench", max_retries=0, http_client=http) as client:
         await _paced_one(client, api, name)  # warm
