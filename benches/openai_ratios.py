@@ -65,13 +65,13 @@ def unspool_run(client: openai.OpenAI) -> Callable[[], Any]:
 
 
 @contextmanager
-def served(doc_path: str) -> Iterator[str]:
-    """The embedded server in a child process, replaying `doc_path`; yields its base URL."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "unspool.testing", "--document", doc_path, "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def served(doc_path: str, delay: float = 0.0) -> Iterator[str]:
+    """The embedded server in a child process, replaying `doc_path` (`delay` seconds between chunks);
+    yields its base URL."""
+    cmd = [sys.executable, "-m", "unspool.testing", "--document", doc_path, "--port", "0"]
+    if delay:
+        cmd += ["--delay", str(delay)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     try:
         line = proc.stdout.readline()

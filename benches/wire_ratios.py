@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import openai  # noqa: E402
 import unspool  # noqa: E402
+from openai_ratios import served as served_file  # noqa: E402
 from workload import Catalog, catalog_doc, products_for_bytes  # noqa: E402
 
 MESSAGES: Any = [{"role": "user", "content": "The catalog, please."}]
@@ -43,25 +43,12 @@ MESSAGES: Any = [{"role": "user", "content": "The catalog, please."}]
 
 @contextmanager
 def served(doc: str, delay: float = 0.0) -> Iterator[str]:
-    """The embedded server in a child process replaying `doc`; yields its base URL."""
+    """The embedded server in a child process replaying the text `doc`; yields its base URL."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "doc.json"
         path.write_text(doc, encoding="utf-8")
-        cmd = [sys.executable, "-m", "unspool.testing", "--document", str(path), "--port", "0"]
-        if delay:
-            cmd += ["--delay", str(delay)]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-        assert proc.stdout is not None
-        try:
-            line = proc.stdout.readline()
-            url = line.strip().split()[-1] if line.strip() else ""
-            if not url.startswith("http"):
-                raise RuntimeError(f"the server did not say where it listens: {line!r}")
+        with served_file(str(path), delay) as url:
             yield url
-        finally:
-            proc.terminate()
-            proc.wait()
-            proc.stdout.close()
 
 
 def raw_call(client: Any, api: str) -> Any:
